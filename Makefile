@@ -1,0 +1,58 @@
+# qa-service: every task is one command. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+MODELS_DIR := $(or $(QA_MODELS_DIR),models)
+GENERATOR := $(MODELS_DIR)/gemma-3-270m-bf16/config.json
+SAMPLES ?= examples/articles
+
+.DEFAULT_GOAL := help
+.PHONY: help install install-dev models run test lint format bench clean
+
+help: ## Show this help
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[dev]"
+	@touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed ## Create .venv and install the service
+
+install-dev: $(VENV)/.installed-dev ## Install the service with test and lint tools
+
+$(GENERATOR): | $(VENV)/.installed
+	$(BIN)/qa-service prepare-models
+
+models: $(GENERATOR) ## Prepare the default models in models/ (once, about a minute)
+
+run: install models ## Ingest the sample articles and serve on QA_HOST:QA_PORT (127.0.0.1:8000)
+	$(BIN)/qa-service ingest $(SAMPLES)
+	exec $(BIN)/qa-service serve
+
+test: install-dev models ## Run the whole test suite (real models)
+	$(BIN)/pytest
+
+lint: install-dev ## ruff (lint + format check) and mypy --strict
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install-dev ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install-dev models ## Run the benchmarks (results under bench/results/)
+	$(BIN)/python scripts/bench_ingest.py
+	$(BIN)/python scripts/bench_search.py
+
+clean: ## Remove the virtualenv, caches and local data (keeps models/)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache data

@@ -1,0 +1,156 @@
+"""The ``qa-service`` command line: serve, ingest, prepare-models."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .config import Settings
+from .errors import QAServiceError
+
+app = typer.Typer(
+    help="Question answering and summaries over news articles, with exact citations.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console(stderr=True)
+out = Console()
+
+log = logging.getLogger("qa_service")
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except Exception as e:  # pydantic ValidationError: say which setting is wrong
+        console.print(f"[red]Invalid settings:[/red] {e}")
+        raise typer.Exit(2) from e
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+        hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+    except ImportError:  # pragma: no cover
+        pass
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@app.command()
+def serve(
+    host: str | None = typer.Option(None, help="Bind address [env QA_HOST, default 127.0.0.1]"),
+    port: int | None = typer.Option(None, help="Port [env QA_PORT, default 8000]"),
+    data_dir: Path | None = typer.Option(None, help="Data directory [env QA_DATA_DIR]"),
+) -> None:
+    """Start the HTTP API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from .api import create_app
+
+    settings = _settings(host=host, port=port, data_dir=data_dir)
+    _configure_logging(settings.log_level)
+    if not settings.api_keys and not _is_loopback(settings.host):
+        log.warning(
+            "listening on %s without QA_API_KEYS: anyone who can reach this address can read "
+            "and change the index",
+            settings.host,
+        )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@app.command()
+def ingest(
+    paths: list[Path] = typer.Argument(..., help="Files or folders (.txt .md .html .json .jsonl)"),
+    data_dir: Path | None = typer.Option(None, help="Data directory [env QA_DATA_DIR]"),
+    batch_size: int = typer.Option(64, min=1, help="Documents per write"),
+) -> None:
+    """Ingest files and folders (recursively); one bad file does not stop the rest."""
+    from .loaders import LoadError, iter_files, load_file
+    from .service import QAService, load_models
+
+    settings = _settings(data_dir=data_dir)
+    _configure_logging("warning")
+    files = list(iter_files(paths))
+    if not files:
+        console.print("[yellow]No supported files found.[/yellow]")
+        raise typer.Exit(1)
+    service = QAService(settings, load_models(settings))
+    counts: Counter[str] = Counter()
+    failures: list[tuple[str, str]] = []
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    try:
+        with Progress(*columns, console=console, transient=True) as progress:
+            task = progress.add_task("ingesting", total=len(files))
+            for path in files:
+                progress.update(task, description=f"ingesting {path.name[:40]}")
+                try:
+                    docs = load_file(path).documents
+                    for i in range(0, len(docs), batch_size):
+                        for result in service.ingest(docs[i : i + batch_size]):
+                            counts[result.status] += 1
+                    if not docs:
+                        failures.append((str(path), "no documents in the file"))
+                except (LoadError, QAServiceError) as e:
+                    failures.append((str(path), str(e)))
+                progress.advance(task)
+    finally:
+        service.close()
+    table = Table(title=f"Ingested {len(files)} file(s) into {settings.data_dir}")
+    for name in ("created", "updated", "unchanged", "failed"):
+        table.add_column(name, justify="right")
+    table.add_row(
+        str(counts["created"]), str(counts["updated"]), str(counts["unchanged"]), str(len(failures))
+    )
+    out.print(table)
+    for path_str, reason in failures:
+        console.print(f"[red]failed[/red] {path_str}: {reason}")
+    if failures:
+        raise typer.Exit(1)
+
+
+@app.command("prepare-models")
+def prepare_models(
+    models_dir: Path | None = typer.Option(None, help="Where to put them [env QA_MODELS_DIR]"),
+    force: bool = typer.Option(False, help="Convert again even if present"),
+) -> None:
+    """Convert the default generator (shipped on PyPI as GGUF) once into models/."""
+    from .prepare import prepare_generator
+
+    settings = _settings(models_dir=models_dir)
+    _configure_logging("info")
+    path = prepare_generator(settings.models_dir, force=force)
+    out.print(f"generator ready at {path}")

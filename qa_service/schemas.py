@@ -1,0 +1,165 @@
+"""Request and response types of the HTTP API (they are the OpenAPI schema)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+DOC_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@~+-]{0,199}$"
+
+
+def to_utc_iso(value: datetime) -> str:
+    """ISO 8601 in UTC with seconds; naive times are taken as UTC. Sorts as text."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty or whitespace only")
+    return value
+
+
+NonBlank = Annotated[str, AfterValidator(_not_blank)]
+DocId = Annotated[str, Field(pattern=DOC_ID_PATTERN, examples=["syria-hama-counteroffensive"])]
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details: the body of every error response."""
+
+    type: str = Field(examples=["/problems/document-not-found"])
+    title: str = Field(examples=["Document not found"])
+    status: int = Field(examples=[404])
+    detail: str = Field(examples=["No document with id 'x'."])
+    instance: str | None = None
+    errors: list[dict[str, Any]] | None = Field(
+        None, description="Per-field validation errors, when the request body was invalid."
+    )
+
+    model_config = ConfigDict(extra="allow")
+
+
+# --- documents --------------------------------------------------------------------------------
+class DocumentIn(BaseModel):
+    """An article to ingest. Without ``id`` the id is derived from the text (stable)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: DocId | None = Field(
+        None, description="Letters, digits and . _ : @ ~ + -, up to 200 characters."
+    )
+    text: NonBlank = Field(description="The article body (plain text).")
+    title: str | None = Field(None, max_length=1000)
+    url: str | None = Field(None, max_length=4096)
+    published_at: datetime | None = Field(
+        None, description="ISO 8601 date or date-time; times without a zone are UTC."
+    )
+    source: str | None = Field(None, max_length=200, description="Publisher or feed name.")
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class IngestRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    documents: list[DocumentIn] = Field(min_length=1)
+
+
+class IngestResult(BaseModel):
+    id: str
+    status: Literal["created", "updated", "unchanged"]
+    chunks: int
+
+
+class IngestResponse(BaseModel):
+    documents: list[IngestResult]
+
+
+class DocumentInfo(BaseModel):
+    id: str
+    title: str | None
+    url: str | None
+    published_at: str | None
+    source: str | None
+    metadata: dict[str, Any]
+    chunks: int
+    chars: int
+    created_at: str
+    updated_at: str
+
+
+class DocumentDetail(DocumentInfo):
+    text: str
+
+
+class DocumentList(BaseModel):
+    documents: list[DocumentInfo]
+    total: int
+    limit: int
+    offset: int
+    next_offset: int | None = Field(description="Offset of the next page; null on the last page.")
+
+
+# --- search -----------------------------------------------------------------------------------
+class SearchFilters(BaseModel):
+    """Restrict retrieval; applied before ``top_k`` is cut, so top_k results still come back."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    doc_ids: list[str] | None = Field(None, min_length=1, max_length=10_000)
+    source: str | list[str] | None = None
+    published_after: datetime | None = None
+    published_before: datetime | None = None
+
+    @field_validator("source")
+    @classmethod
+    def _sources_not_empty(cls, value: str | list[str] | None) -> str | list[str] | None:
+        if isinstance(value, list) and not value:
+            raise ValueError("must name at least one source")
+        return value
+
+
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    query: NonBlank = Field(examples=["Assad precondition normalization Turkey"])
+    top_k: int = Field(5, ge=1, le=50)
+    filters: SearchFilters | None = None
+    mode: Literal["hybrid", "dense", "keyword"] = Field(
+        "hybrid", description="hybrid = dense + BM25 fused by reciprocal rank (default)."
+    )
+
+
+class SearchHit(BaseModel):
+    doc_id: str
+    title: str | None
+    url: str | None
+    chunk_id: int
+    start: int = Field(description="Character offset of the chunk in the document text.")
+    end: int
+    text: str = Field(description="Always equal to document_text[start:end].")
+    score: float = Field(
+        description="Fused rank score in [0, 1]; 1 = ranked first by every retriever."
+    )
+    dense_score: float | None = Field(None, description="Cosine similarity, when dense found it.")
+    keyword_score: float | None = Field(None, description="BM25 score, when BM25 found it.")
+
+
+class SearchResponse(BaseModel):
+    results: list[SearchHit]
+
+
+# --- health -----------------------------------------------------------------------------------
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "starting", "failed"]
+    documents: int | None = None
+    chunks: int | None = None
+    models: dict[str, str | None] | None = None
+    detail: str | None = None

@@ -1,0 +1,370 @@
+"""QAService: composes store, embedder, indexes and generator into the operations the API offers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from dataclasses import dataclass, replace
+from typing import Any
+
+from . import __version__
+from .chunking import Chunk, chunk_text
+from .config import Settings
+from .embedding import Embedder, SentenceTransformerEmbedder, Vectors
+from .errors import DocumentNotFound, InvalidInput, LimitExceeded
+from .retrieval import Retriever, SearchMode
+from .schemas import (
+    DocumentDetail,
+    DocumentIn,
+    DocumentInfo,
+    DocumentList,
+    IngestResult,
+    SearchFilters,
+    SearchHit,
+    to_utc_iso,
+)
+from .store import DocumentWrite, Filters, NewChunk, SQLiteStore, StoredDocument, now_iso
+
+log = logging.getLogger(__name__)
+
+#: Tokens kept free for the title prefixed to each chunk when embedding.
+_TITLE_TOKENS = 32
+_TITLE_CHARS = 200
+
+
+@dataclass(slots=True)
+class Models:
+    """The heavy, shareable parts: loaded once per process (tests share them across services)."""
+
+    embedder: Embedder
+
+
+def load_models(settings: Settings) -> Models:
+    """Load the configured models (seconds); called from the app lifespan or the CLI."""
+    if settings.torch_threads:
+        import torch
+
+        torch.set_num_threads(settings.torch_threads)
+    embedder = SentenceTransformerEmbedder(
+        settings.embedding_model, device=settings.device, batch_size=settings.embedding_batch_size
+    )
+    return Models(embedder=embedder)
+
+
+def _sha256(payload: Any) -> str:
+    raw = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def derive_doc_id(text: str) -> str:
+    """The id of a document posted without one: stable for the same text."""
+    return "doc-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+
+
+def to_filters(filters: SearchFilters | None) -> Filters | None:
+    if filters is None:
+        return None
+    sources = filters.source
+    return Filters(
+        doc_ids=tuple(filters.doc_ids) if filters.doc_ids is not None else None,
+        sources=(sources,) if isinstance(sources, str) else (tuple(sources) if sources else None),
+        published_after=to_utc_iso(filters.published_after) if filters.published_after else None,
+        published_before=(
+            to_utc_iso(filters.published_before) if filters.published_before else None
+        ),
+    )
+
+
+def _info(doc: StoredDocument) -> dict[str, Any]:
+    return {
+        "id": doc.id,
+        "title": doc.title,
+        "url": doc.url,
+        "published_at": doc.published_at,
+        "source": doc.source,
+        "metadata": doc.metadata,
+        "chunks": doc.chunk_count,
+        "chars": len(doc.text),
+        "created_at": doc.created_at,
+        "updated_at": doc.updated_at,
+    }
+
+
+class QAService:
+    """The core of qa-service. Thread-safe; routes call it from worker threads."""
+
+    def __init__(self, settings: Settings, models: Models) -> None:
+        self.settings = settings
+        self.models = models
+        self.embedder = models.embedder
+        self.store = SQLiteStore(settings.db_path)
+        self._ingest_lock = threading.Lock()
+        self.chunk_tokens = min(
+            settings.chunk_tokens,
+            self.embedder.max_tokens - (_TITLE_TOKENS if settings.embed_titles else 0),
+        )
+        self.chunk_overlap = min(settings.chunk_overlap_tokens, self.chunk_tokens // 2)
+        self._reindex_if_config_changed()
+        self.retriever = Retriever(
+            self.store,
+            dim=self.embedder.dim,
+            signature=self.embedder.name,
+            index_path=settings.index_path,
+            with_titles=settings.embed_titles,
+            rrf_k=settings.rrf_k,
+            save_interval_s=settings.index_save_interval_s,
+        )
+
+    def close(self) -> None:
+        self.retriever.save()
+        self.store.close()
+
+    # --- configuration of the index -----------------------------------------------------------
+    def _index_config(self) -> dict[str, Any]:
+        """What the stored chunks and vectors depend on; a change means re-chunk and re-embed."""
+        return {
+            "embedder": self.embedder.name,
+            "chunk_tokens": self.chunk_tokens,
+            "chunk_overlap": self.chunk_overlap,
+            "embed_titles": self.settings.embed_titles,
+        }
+
+    def _index_hash(self, text: str, title: str | None) -> str:
+        return _sha256(
+            {"text": text, "title": title if self.settings.embed_titles else None}
+            | self._index_config()
+        )
+
+    def _reindex_if_config_changed(self) -> None:
+        """Re-chunk and re-embed every document when the embedder or chunking changed.
+
+        Runs before the indexes are opened; each batch commits on its own, so an interrupted
+        re-index resumes where it stopped (documents already done have the new index hash).
+        """
+        config = json.dumps(self._index_config(), sort_keys=True)
+        stored = self.store.get_meta("index_config")
+        if stored is not None and stored != config and self.store.count_documents():
+            log.warning("embedding or chunking settings changed: re-embedding all documents")
+            offset = 0
+            while docs := self.store.list_documents(100, offset)[0]:
+                items: list[tuple[StoredDocument, list[Chunk] | None]] = []
+                for d in docs:
+                    index_hash = self._index_hash(d.text, d.title)
+                    if d.index_hash != index_hash:
+                        chunks = self._chunk(d.text)
+                        doc = replace(d, index_hash=index_hash, chunk_count=len(chunks))
+                        items.append((doc, chunks))
+                self.store.write(self._embed_writes(items)[0])
+                offset += len(docs)
+        self.store.set_meta("index_config", config)
+
+    # --- ingestion ----------------------------------------------------------------------------
+    def _chunk(self, text: str) -> list[Chunk]:
+        return chunk_text(
+            text,
+            max_tokens=self.chunk_tokens,
+            overlap_tokens=self.chunk_overlap,
+            count_tokens=self.embedder.count_tokens,
+        )
+
+    def _embed_text(self, title: str | None, chunk: str) -> str:
+        if self.settings.embed_titles and title:
+            return f"{title[:_TITLE_CHARS]}\n{chunk}"
+        return chunk
+
+    def _embed_writes(
+        self, items: list[tuple[StoredDocument, list[Chunk] | None]]
+    ) -> tuple[list[DocumentWrite], Vectors]:
+        """Embed the chunks of every item (one batch) and pair each chunk with its vector."""
+        texts = [
+            self._embed_text(doc.title, c.text) for doc, chunks in items for c in (chunks or [])
+        ]
+        vectors = self.embedder.embed(texts)
+        writes: list[DocumentWrite] = []
+        row = 0
+        for doc, chunks in items:
+            new_chunks = None
+            if chunks is not None:
+                new_chunks = [
+                    NewChunk(c.index, c.start, c.end, vectors[row + i])
+                    for i, c in enumerate(chunks)
+                ]
+                row += len(chunks)
+            writes.append(DocumentWrite(doc, new_chunks))
+        return writes, vectors
+
+    def _write(self, items: list[tuple[StoredDocument, list[Chunk] | None]]) -> None:
+        """Embed, commit everything in one transaction, then update the indexes at once."""
+        writes, vectors = self._embed_writes(items)
+        with self.retriever.lock:
+            removed, added = self.store.write(writes)
+            self.retriever.apply(removed, added, vectors)
+        self.retriever.maybe_save()
+
+    def _validate_batch(self, docs: list[DocumentIn]) -> list[str]:
+        s = self.settings
+        if len(docs) > s.max_documents_per_request:
+            raise LimitExceeded(
+                f"{len(docs)} documents in one request; the limit is "
+                f"{s.max_documents_per_request}. Split the batch.",
+                limit=s.max_documents_per_request,
+            )
+        ids: list[str] = []
+        for i, d in enumerate(docs):
+            if len(d.text) > s.max_text_chars:
+                raise LimitExceeded(
+                    f"documents[{i}].text has {len(d.text)} characters; the limit is "
+                    f"{s.max_text_chars}.",
+                    limit=s.max_text_chars,
+                )
+            ids.append(d.id or derive_doc_id(d.text))
+        seen: set[str] = set()
+        for i, doc_id in enumerate(ids):
+            if doc_id in seen:
+                raise InvalidInput(
+                    f"documents[{i}] has the id {doc_id!r} of an earlier document in the same "
+                    "request; send each document once."
+                )
+            seen.add(doc_id)
+        return ids
+
+    def ingest(self, docs: list[DocumentIn]) -> list[IngestResult]:
+        """Create, update or skip each document; all of it or none of it is stored.
+
+        Unchanged documents cost no embedding work; a metadata-only change re-embeds nothing
+        unless the title (which is embedded with each chunk) changed.
+        """
+        ids = self._validate_batch(docs)
+        with self._ingest_lock:
+            existing = self.store.get_documents(ids)
+            now = now_iso()
+            results: list[IngestResult] = []
+            items: list[tuple[StoredDocument, list[Chunk] | None]] = []
+            for doc_id, d in zip(ids, docs, strict=True):
+                published = to_utc_iso(d.published_at) if d.published_at else None
+                fields = {
+                    "text": d.text,
+                    "title": d.title,
+                    "url": d.url,
+                    "published_at": published,
+                    "source": d.source,
+                    "metadata": d.metadata,
+                }
+                content_hash = _sha256(fields)
+                index_hash = self._index_hash(d.text, d.title)
+                old = existing.get(doc_id)
+                if old is not None and old.content_hash == content_hash:
+                    results.append(
+                        IngestResult(id=doc_id, status="unchanged", chunks=old.chunk_count)
+                    )
+                    continue
+                chunks = None
+                if old is None or old.index_hash != index_hash:
+                    chunks = self._chunk(d.text)
+                chunk_count = len(chunks) if chunks is not None else (old.chunk_count if old else 0)
+                stored = StoredDocument(
+                    id=doc_id,
+                    text=d.text,
+                    title=d.title,
+                    url=d.url,
+                    published_at=published,
+                    source=d.source,
+                    metadata=d.metadata,
+                    content_hash=content_hash,
+                    index_hash=index_hash,
+                    chunk_count=chunk_count,
+                    created_at=old.created_at if old else now,
+                    updated_at=now,
+                )
+                items.append((stored, chunks))
+                status = "created" if old is None else "updated"
+                results.append(IngestResult(id=doc_id, status=status, chunks=chunk_count))
+            if items:
+                self._write(items)
+        return results
+
+    # --- documents ----------------------------------------------------------------------------
+    def get_document(self, doc_id: str) -> DocumentDetail:
+        doc = self.store.get_document(doc_id)
+        if doc is None:
+            raise DocumentNotFound(doc_id)
+        return DocumentDetail(**_info(doc), text=doc.text)
+
+    def list_documents(self, limit: int, offset: int) -> DocumentList:
+        docs, total = self.store.list_documents(limit, offset)
+        next_offset = offset + len(docs) if offset + len(docs) < total else None
+        return DocumentList(
+            documents=[DocumentInfo(**_info(d)) for d in docs],
+            total=total,
+            limit=limit,
+            offset=offset,
+            next_offset=next_offset,
+        )
+
+    def delete_document(self, doc_id: str) -> None:
+        """Delete a document; it is gone from every result as soon as this returns."""
+        with self._ingest_lock, self.retriever.lock:
+            removed = self.store.delete_document(doc_id)
+            if removed is None:
+                raise DocumentNotFound(doc_id)
+            self.retriever.apply(removed, [], self.embedder.embed([]))
+        self.retriever.maybe_save()
+
+    # --- search -------------------------------------------------------------------------------
+    def check_query(self, query: str, field: str = "query") -> str:
+        query = query.strip()
+        if not query:
+            raise InvalidInput(f"{field} must not be empty")
+        if len(query) > self.settings.max_query_chars:
+            raise LimitExceeded(
+                f"{field} has {len(query)} characters; the limit is "
+                f"{self.settings.max_query_chars}.",
+                limit=self.settings.max_query_chars,
+            )
+        return query
+
+    def check_top_k(self, top_k: int) -> int:
+        if not 1 <= top_k <= self.settings.max_top_k:
+            raise LimitExceeded(
+                f"top_k must be between 1 and {self.settings.max_top_k}",
+                limit=self.settings.max_top_k,
+            )
+        return top_k
+
+    def search(
+        self,
+        query: str,
+        top_k: int = 5,
+        filters: SearchFilters | None = None,
+        mode: SearchMode = "hybrid",
+    ) -> list[SearchHit]:
+        query = self.check_query(query)
+        top_k = self.check_top_k(top_k)
+        qvec = self.embedder.embed([query])[0]
+        hits = self.retriever.search(query, qvec, top_k, to_filters(filters), mode)
+        return [
+            SearchHit(
+                doc_id=h.chunk.doc_id,
+                title=h.chunk.title,
+                url=h.chunk.url,
+                chunk_id=h.chunk.id,
+                start=h.chunk.start,
+                end=h.chunk.end,
+                text=h.chunk.text,
+                score=round(h.score, 6),
+                dense_score=None if h.dense_score is None else round(h.dense_score, 6),
+                keyword_score=None if h.keyword_score is None else round(h.keyword_score, 6),
+            )
+            for h in hits
+        ]
+
+    # --- status -------------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        return {
+            "documents": self.store.count_documents(),
+            "chunks": self.store.count_chunks(),
+            "models": {"embedding": self.embedder.name, "generator": None},
+            "version": __version__,
+        }

@@ -1,0 +1,89 @@
+"""Service and index bookkeeping with a fake embedder (fast; the real model runs in tests/api)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from qa_service.schemas import DocumentIn
+from qa_service.service import QAService
+from tests.conftest import FakeEmbedder, make_settings
+
+
+def doc(i: int, text: str | None = None, **kw) -> DocumentIn:
+    return DocumentIn(id=f"d{i}", text=text or f"Story {i} about harbour number {i}.", **kw)
+
+
+def index_matches_store(svc: QAService) -> bool:
+    ids = np.sort(svc.retriever.vectors.ids())
+    return np.array_equal(ids, svc.store.chunk_ids())
+
+
+def test_writes_by_another_process_are_seen(tmp_path, fake_models):
+    settings = make_settings(tmp_path)
+    a = QAService(settings, fake_models)
+    b = QAService(settings, fake_models)  # e.g. `qa-service ingest` beside a running server
+    b.ingest([doc(1, "The lighthouse keeper retired after forty years.")])
+    hits = a.search("lighthouse keeper", 3)
+    assert [h.doc_id for h in hits] == ["d1"]
+    b.delete_document("d1")
+    assert a.search("lighthouse keeper", 3) == []
+    assert index_matches_store(a) and index_matches_store(b)
+    a.close()
+    b.close()
+
+
+def test_index_file_behind_the_database_is_caught_up(tmp_path, fake_models):
+    settings = make_settings(tmp_path, index_save_interval_s=3600)
+    svc = QAService(settings, fake_models)
+    svc.ingest([doc(1)])
+    svc.retriever.save()
+    svc.ingest([doc(2), doc(3)])  # not saved to the index file (interval not reached)
+    svc.delete_document("d1")
+    svc.store.close()  # a crash: no final save
+    again = QAService(settings, fake_models)
+    assert index_matches_store(again)
+    assert {h.doc_id for h in again.search("harbour", 10)} == {"d2", "d3"}
+    again.close()
+
+
+def test_changing_the_embedder_re_embeds_everything(tmp_path, fake_models):
+    settings = make_settings(tmp_path)
+    svc = QAService(settings, fake_models)
+    svc.ingest([doc(1), doc(2)])
+    svc.close()
+
+    class Other(FakeEmbedder):
+        name = "another-model"
+        dim = 32
+
+    from qa_service.service import Models
+
+    again = QAService(settings, Models(embedder=Other()))
+    assert again.retriever.vectors.dim == 32 and again.retriever.vectors.size == 2
+    assert index_matches_store(again)
+    assert {h.doc_id for h in again.search("harbour", 5)} == {"d1", "d2"}
+    again.close()
+
+
+def test_title_change_re_embeds_but_source_change_does_not(tmp_path, fake_models):
+    svc = QAService(make_settings(tmp_path), fake_models)
+    svc.ingest([doc(1, title="Old")])
+    chunk_ids = svc.store.chunk_ids().tolist()
+    assert svc.ingest([doc(1, title="Old", source="AP")])[0].status == "updated"
+    assert svc.store.chunk_ids().tolist() == chunk_ids
+    assert svc.ingest([doc(1, title="New", source="AP")])[0].status == "updated"
+    assert svc.store.chunk_ids().tolist() != chunk_ids
+    assert index_matches_store(svc)
+    svc.close()
+
+
+def test_failed_batch_stores_nothing(tmp_path, fake_models):
+    svc = QAService(make_settings(tmp_path, max_text_chars=100), fake_models)
+    import pytest
+
+    from qa_service.errors import LimitExceeded
+
+    with pytest.raises(LimitExceeded):
+        svc.ingest([doc(1), doc(2, "x" * 101)])
+    assert svc.store.count_documents() == 0 and svc.retriever.vectors.size == 0
+    svc.close()
