@@ -1,4 +1,4 @@
-"""The ``qa-service`` command line: serve, ingest, prepare-models."""
+"""The ``qa-service`` command line: serve, ingest, ask, prepare-models."""
 
 from __future__ import annotations
 
@@ -40,6 +40,7 @@ def _configure_logging(level: str) -> None:
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
         from transformers.utils import logging as hf_logging
@@ -140,6 +141,43 @@ def ingest(
         console.print(f"[red]failed[/red] {path_str}: {reason}")
     if failures:
         raise typer.Exit(1)
+
+
+@app.command()
+def ask(
+    question: str = typer.Argument(..., help="The question"),
+    mode: str = typer.Option("auto", help="auto | extractive | generative"),
+    top_k: int = typer.Option(5, min=1, max=50, help="Chunks retrieved as evidence"),
+    data_dir: Path | None = typer.Option(None, help="Data directory [env QA_DATA_DIR]"),
+    as_json: bool = typer.Option(False, "--json", help="Print the full response as JSON"),
+) -> None:
+    """Answer a question from the ingested articles and print the cited quotes."""
+    from .service import QAService, load_models
+
+    if mode not in ("auto", "extractive", "generative"):
+        console.print("[red]--mode must be auto, extractive or generative[/red]")
+        raise typer.Exit(2)
+    settings = _settings(data_dir=data_dir)
+    _configure_logging("warning")
+    service = QAService(settings, load_models(settings))
+    try:
+        response = service.ask(question, top_k, None, mode)  # type: ignore[arg-type]
+    except QAServiceError as e:
+        console.print(f"[red]{e.title}:[/red] {e.detail}")
+        raise typer.Exit(1) from e
+    finally:
+        service.close()
+    if as_json:
+        out.print_json(response.model_dump_json())
+        return
+    out.print(response.answer, markup=False, highlight=False)
+    for c in response.citations:
+        out.print(
+            f"\n[{c.id}] {c.title or c.doc_id} ({c.doc_id}, chars {c.start}-{c.end})", markup=False
+        )
+        out.print(f'    "{c.quote}"', markup=False, highlight=False)
+    if response.fallback_reason:
+        console.print(f"[dim]({response.grounding} answer: {response.fallback_reason})[/dim]")
 
 
 @app.command("prepare-models")

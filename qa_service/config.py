@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     generator: Literal["transformers", "llamacpp", "none"] = "transformers"
     #: HF model id, local path, or a folder name under ``models_dir``.
     generator_model: str = DEFAULT_GENERATOR_MODEL
+    #: ``auto``: bfloat16 on a GPU or a CPU with native bf16 (AVX-512 BF16/AMX), else float32.
+    generator_dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     #: ``auto`` picks CUDA when torch sees a GPU, else the CPU.
     device: str = "auto"
     #: Torch intra-op threads (0 = torch's default: all cores).
@@ -55,6 +57,15 @@ class Settings(BaseSettings):
     embed_titles: bool = True
     #: Reciprocal-rank-fusion constant for dense + BM25 fusion.
     rrf_k: int = Field(60, ge=1)
+
+    # --- answers ------------------------------------------------------------------------------
+    #: Abstain when the best evidence sentence's cosine to the question is below this.
+    answer_min_similarity: float = Field(0.45, ge=-1, le=1)
+    #: Abstain when the best passage covers less than this share of the question's words
+    #: (IDF-weighted). Both thresholds are calibrated by scripts/eval_qa.py.
+    answer_min_coverage: float = Field(0.30, ge=0, le=1)
+    #: Stricter similarity when the question names something no retrieved passage mentions.
+    answer_min_similarity_unknown_name: float = Field(0.75, ge=-1, le=1)
 
     # --- limits -------------------------------------------------------------------------------
     max_request_bytes: int = Field(20 * 1024 * 1024, ge=1024)

@@ -8,6 +8,7 @@ are filtered out through the weight mask until then, so a delete takes effect im
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable
 
 import bm25s
@@ -25,6 +26,7 @@ class LexicalIndex:
         self._stemmer = Stemmer.Stemmer("english")
         self._retriever: bm25s.BM25 | None = None
         self._ids: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+        self._df: dict[str, int] = {}
         self.stale = True
 
     def _tokenize(self, texts: list[str]) -> bm25s.tokenization.Tokenized:
@@ -39,10 +41,23 @@ class LexicalIndex:
             retriever = bm25s.BM25()
             retriever.index(self._tokenize([p[1] for p in pairs]), show_progress=False)
             self._retriever = retriever
+            counts = np.diff(retriever.scores["indptr"])
+            self._df = {
+                term: int(counts[i]) for term, i in retriever.vocab_dict.items() if i < len(counts)
+            }
         else:
             self._retriever = None
+            self._df = {}
         self.stale = False
         log.debug("BM25 index rebuilt over %d chunks", len(pairs))
+
+    def idf(self, stems: Iterable[str]) -> dict[str, float]:
+        """BM25 inverse document frequency of stemmed terms over all chunks (unseen = rarest)."""
+        n = len(self._ids)
+        return {
+            t: math.log(1 + (n - self._df.get(t, 0) + 0.5) / (self._df.get(t, 0) + 0.5))
+            for t in stems
+        }
 
     def search(
         self, query: str, k: int, allowed: npt.NDArray[np.int64] | None = None

@@ -154,6 +154,12 @@ class Retriever:
         ]
         return hits[:top_k]
 
+    def idf(self, stems: set[str] | frozenset[str]) -> dict[str, float]:
+        """Inverse document frequency of stemmed terms over the indexed chunks."""
+        with self.lock:
+            self._sync()
+            return self.lexical.idf(stems)
+
     def _fuse(
         self, dense: list[tuple[int, float]], keyword: list[tuple[int, float]]
     ) -> list[tuple[int, float]]:

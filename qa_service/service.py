@@ -6,16 +6,21 @@ import hashlib
 import json
 import logging
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
 from . import __version__
+from .answering import Answerer, Draft
 from .chunking import Chunk, chunk_text
 from .config import Settings
 from .embedding import Embedder, SentenceTransformerEmbedder, Vectors
 from .errors import DocumentNotFound, InvalidInput, LimitExceeded
+from .generation import Generator, load_generator
 from .retrieval import Retriever, SearchMode
 from .schemas import (
+    AskMode,
+    AskResponse,
     DocumentDetail,
     DocumentIn,
     DocumentInfo,
@@ -39,6 +44,7 @@ class Models:
     """The heavy, shareable parts: loaded once per process (tests share them across services)."""
 
     embedder: Embedder
+    generator: Generator | None = None
 
 
 def load_models(settings: Settings) -> Models:
@@ -50,7 +56,7 @@ def load_models(settings: Settings) -> Models:
     embedder = SentenceTransformerEmbedder(
         settings.embedding_model, device=settings.device, batch_size=settings.embedding_batch_size
     )
-    return Models(embedder=embedder)
+    return Models(embedder=embedder, generator=load_generator(settings))
 
 
 def _sha256(payload: Any) -> str:
@@ -116,6 +122,7 @@ class QAService:
             rrf_k=settings.rrf_k,
             save_interval_s=settings.index_save_interval_s,
         )
+        self.answerer = Answerer(settings, self.embedder, self.retriever, models.generator)
 
     def close(self) -> None:
         self.retriever.save()
@@ -360,11 +367,48 @@ class QAService:
             for h in hits
         ]
 
+    # --- answers ------------------------------------------------------------------------------
+    def ask(
+        self,
+        question: str,
+        top_k: int = 5,
+        filters: SearchFilters | None = None,
+        mode: AskMode = "auto",
+    ) -> AskResponse:
+        """A grounded answer with sentence-level citations, or a plain "not in the articles"."""
+        draft = Draft()
+        for _ in self.ask_events(question, top_k, filters, mode, draft):
+            pass
+        return self.finish_answer(draft)
+
+    def ask_events(
+        self,
+        question: str,
+        top_k: int,
+        filters: SearchFilters | None,
+        mode: AskMode,
+        draft: Draft,
+    ) -> Iterator[tuple[str, str]]:
+        """The answer as (event, text) pairs, ``delta`` and ``reset``; ``draft`` ends complete.
+
+        Validates at once, so a bad question raises before a stream starts. The text of the
+        ``delta`` events after the last ``reset`` is the final answer.
+        """
+        question = self.check_query(question, "question")
+        top_k = self.check_top_k(top_k)
+        return self.answerer.run(
+            question, top_k=top_k, filters=to_filters(filters), mode=mode, draft=draft
+        )
+
+    def finish_answer(self, draft: Draft) -> AskResponse:
+        """The response for a draft whose events have all been consumed."""
+        return self.answerer.response(draft)
+
     # --- status -------------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
         return {
             "documents": self.store.count_documents(),
             "chunks": self.store.count_chunks(),
-            "models": {"embedding": self.embedder.name, "generator": None},
+            "models": self.answerer.model_info.model_dump(),
             "version": __version__,
         }

@@ -69,6 +69,27 @@ class FakeEmbedder:
         return [len(re.findall(r"\w+|[^\w\s]", t)) for t in texts]
 
 
+class ScriptedGenerator:
+    """A generator that streams a fixed reply word by word (tests the verification logic)."""
+
+    name = "scripted"
+    is_chat = False
+
+    def __init__(self, reply: str) -> None:
+        self.reply = reply
+        self.prompts: list[str] = []
+
+    def apply_chat_template(self, messages: list[dict[str, str]]) -> str:
+        raise NotImplementedError
+
+    def generate(self, prompts, *, max_new_tokens, stop=()):
+        return ["".join(self.stream(p, max_new_tokens=max_new_tokens, stop=stop)) for p in prompts]
+
+    def stream(self, prompt, *, max_new_tokens, stop=()):
+        self.prompts.append(prompt)
+        yield from re.findall(r"\S+\s*|\s+", self.reply)
+
+
 @pytest.fixture
 def fake_models() -> Models:
     return Models(embedder=FakeEmbedder())

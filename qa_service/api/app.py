@@ -20,7 +20,7 @@ from ..config import Settings, get_settings
 from ..errors import QAServiceError
 from ..schemas import Problem
 from ..service import Models, QAService, load_models
-from .routes import documents, health, search
+from .routes import ask, documents, health, search
 
 log = logging.getLogger(__name__)
 
@@ -258,4 +258,5 @@ def create_app(settings: Settings | None = None, *, models: Models | None = None
     app.include_router(health.router)
     app.include_router(documents.router)
     app.include_router(search.router)
+    app.include_router(ask.router)
     return app

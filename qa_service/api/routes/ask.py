@@ -1,0 +1,64 @@
+"""Grounded question answering."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import APIRouter
+from sse_starlette import EventSourceResponse
+
+from ...answering import Draft
+from ...errors import QAServiceError
+from ...schemas import AskRequest, AskResponse
+from ..deps import ServiceDep
+
+router = APIRouter(tags=["answers"])
+
+_STREAM_DOC = {
+    200: {
+        "description": "JSON, or with `stream: true` Server-Sent Events: `delta` {text} pieces of "
+        "the answer; `reset` {reason} when text streamed so far is withdrawn (a generated answer "
+        "failed verification; the deltas that follow replace it); one `citations` event with "
+        "the full response object; then `done`. An `error` event carries a problem object.",
+        "content": {"text/event-stream": {}},
+    }
+}
+
+
+def sse(event: str, data: Any) -> dict[str, str]:
+    return {"event": event, "data": json.dumps(data, ensure_ascii=False)}
+
+
+def problem_event(error: QAServiceError) -> dict[str, str]:
+    return sse(
+        "error",
+        {
+            "type": f"/problems/{error.slug}",
+            "title": error.title,
+            "status": error.status,
+            "detail": error.detail,
+        },
+    )
+
+
+@router.post("/ask", response_model=AskResponse, responses=_STREAM_DOC)  # type: ignore[arg-type]
+def ask(body: AskRequest, service: ServiceDep) -> AskResponse | EventSourceResponse:
+    """Answer from the articles with sentence-level citations, or say they don't cover it."""
+    if not body.stream:
+        return service.ask(body.question, body.top_k, body.filters, body.mode)
+    draft = Draft()
+    events = service.ask_events(body.question, body.top_k, body.filters, body.mode, draft)
+
+    def stream() -> Iterator[dict[str, str]]:
+        try:
+            for kind, text in events:
+                yield sse(kind, {"text": text} if kind == "delta" else {"reason": text})
+            response = service.finish_answer(draft)
+            yield sse("citations", response.model_dump())
+            yield sse("done", {"timings_ms": response.timings_ms})
+        except QAServiceError as e:
+            yield problem_event(e)
+
+    return EventSourceResponse(stream())

@@ -1,0 +1,346 @@
+"""Grounding checks done by our code, never by the model: term overlap, support, injection cues.
+
+Everything here is pure text logic, shared by answers and summaries:
+
+* ``Terms`` extracts the content words (stemmed, stopwords dropped), numbers and names of a text.
+* ``check_support`` decides whether a generated sentence is supported by the source sentences it
+  cites: every number and name must occur in them, and nearly all content words too.
+* ``looks_like_instruction`` flags text that addresses a model ("ignore previous instructions"),
+  which is kept out of generator prompts: documents are data, not instructions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import Stemmer
+from bm25s.stopwords import STOPWORDS_EN
+
+_WORD_RE = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*", re.UNICODE)
+_NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
+_NAME_RE = re.compile(r"\b[A-Z][\w\u2019'.-]*[\w]|\b[A-Z]\b")
+_MARKER_RE = re.compile(r"\s*\[(\d+)\]")
+_POSSESSIVE_RE = re.compile(r"['\u2019]s$")
+_ACRONYM_RE = re.compile(r"\b[A-Za-z](?:\.[A-Za-z])+\b\.?")
+
+_NUMBER_WORDS = {
+    "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
+    "seven": "7", "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12",
+    "twenty": "20", "thirty": "30", "forty": "40", "fifty": "50", "hundred": "100",
+    "thousand": "1000", "million": "1000000", "billion": "1000000000", "half": "0.5",
+    "dozen": "12", "dozens": "12",
+}  # fmt: skip
+
+# Words that carry no claim of their own: a generated sentence may add them freely.
+_FILLER = {
+    "said", "says", "say", "according", "also", "however", "would", "could", "may", "might",
+    "must", "will", "shall", "should", "can", "one", "ones", "thing", "things", "way", "ways",
+    "make", "made", "get", "got", "like", "well", "still", "yet", "even", "much", "many",
+    "answer", "question", "source", "sources", "article", "articles", "text", "report",
+    "reported", "reports", "state", "states", "stated", "want", "wants", "wanted", "insist",
+    "insists", "insisted", "think", "thinks", "believe", "believes",
+}  # fmt: skip
+
+# Function words (the usual English list), plus question words: they carry no claim.
+_STOPWORDS = frozenset(STOPWORDS_EN) | frozenset(
+    [
+        "i",
+        "me",
+        "my",
+        "myself",
+        "we",
+        "our",
+        "ours",
+        "ourselves",
+        "you",
+        "your",
+        "yours",
+        "yourself",
+        "yourselves",
+        "he",
+        "him",
+        "his",
+        "himself",
+        "she",
+        "her",
+        "hers",
+        "herself",
+        "it",
+        "its",
+        "itself",
+        "they",
+        "them",
+        "their",
+        "theirs",
+        "themselves",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "this",
+        "that",
+        "these",
+        "those",
+        "am",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "have",
+        "has",
+        "had",
+        "having",
+        "do",
+        "does",
+        "did",
+        "doing",
+        "a",
+        "an",
+        "the",
+        "and",
+        "but",
+        "if",
+        "or",
+        "because",
+        "as",
+        "until",
+        "while",
+        "of",
+        "at",
+        "by",
+        "for",
+        "with",
+        "about",
+        "against",
+        "between",
+        "into",
+        "through",
+        "during",
+        "before",
+        "after",
+        "above",
+        "below",
+        "to",
+        "from",
+        "up",
+        "down",
+        "in",
+        "out",
+        "on",
+        "off",
+        "over",
+        "under",
+        "again",
+        "further",
+        "then",
+        "once",
+        "here",
+        "there",
+        "when",
+        "where",
+        "why",
+        "how",
+        "all",
+        "any",
+        "both",
+        "each",
+        "few",
+        "more",
+        "most",
+        "other",
+        "some",
+        "such",
+        "no",
+        "nor",
+        "not",
+        "only",
+        "own",
+        "same",
+        "so",
+        "than",
+        "too",
+        "very",
+        "s",
+        "t",
+        "can",
+        "will",
+        "just",
+        "don",
+        "should",
+        "now",
+        "d",
+        "ll",
+        "m",
+        "o",
+        "re",
+        "ve",
+        "y",
+        "ain",
+        "aren",
+        "couldn",
+        "didn",
+        "doesn",
+        "hadn",
+        "hasn",
+        "haven",
+        "isn",
+        "ma",
+        "mightn",
+        "mustn",
+        "needn",
+        "shan",
+        "shouldn",
+        "wasn",
+        "weren",
+        "won",
+        "wouldn",
+        "also",
+        "whether",
+        "within",
+        "upon",
+        "onto",
+        "via",
+        "per",
+        "among",
+    ]
+)
+
+_INJECTION_RE = re.compile(
+    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instruction|prompt|rule|previous|above|"
+    r"system)s?\b|\byou are (now )?(a|an|the)\b.{0,30}\b(assistant|model|ai|chatbot)\b|"
+    r"\b(system|assistant)\s*(prompt|message)?\s*:|<\s*/?\s*(system|start_of_turn|im_start)|"
+    r"\b(respond|reply|answer) (only )?with\b|\bnew instructions?\b",
+    re.IGNORECASE,
+)
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
+
+
+def _norm_number(raw: str) -> str:
+    value = raw.replace(",", "")
+    if "." in value:
+        value = value.rstrip("0").rstrip(".") or "0"
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Terms:
+    """What a text claims: content-word stems, numbers and names (lowercased)."""
+
+    content: frozenset[str]
+    numbers: frozenset[str]
+    names: frozenset[str]
+    #: Every lowercased word and its stem, for looking names and words up.
+    vocabulary: frozenset[str]
+
+    @classmethod
+    def of(cls, text: str) -> Terms:
+        text = _MARKER_RE.sub(" ", text)
+        text = _ACRONYM_RE.sub(lambda m: m.group().replace(".", ""), text)  # U.N. -> UN
+        words = [_POSSESSIVE_RE.sub("", w.lower()) for w in _WORD_RE.findall(text)]
+        stems = _stemmer().stemWords(words)
+        content = {
+            st
+            for w, st in zip(words, stems, strict=True)
+            if w not in _STOPWORDS and w not in _FILLER and not w.isdigit() and len(w) > 1
+        }
+        numbers = {_norm_number(n) for n in _NUMBER_RE.findall(text)}
+        numbers |= {_NUMBER_WORDS[w] for w in words if w in _NUMBER_WORDS}
+        names: set[str] = set()
+        for sentence in re.split(r"(?<=[.!?])\s+|\n", text):
+            for i, m in enumerate(_NAME_RE.finditer(sentence)):
+                word = _POSSESSIVE_RE.sub("", m.group().rstrip(".").lower())
+                first = i == 0 and m.start() == len(sentence) - len(sentence.lstrip())
+                if first and word in _STOPWORDS:
+                    continue  # "The", "However" opening a sentence
+                if word not in _STOPWORDS and word not in _FILLER and not word.isdigit():
+                    names.add(word)
+        vocabulary = frozenset(words) | frozenset(stems)
+        return cls(frozenset(content), frozenset(numbers), frozenset(names), vocabulary)
+
+
+def overlap(question: Terms, sentence: Terms, weights: dict[str, float] | None = None) -> float:
+    """Share of the question's content words found in the sentence (IDF-weighted if given)."""
+    if not question.content:
+        return 0.0
+    w = weights or {}
+    total = sum(w.get(t, 1.0) for t in question.content)
+    found = sum(w.get(t, 1.0) for t in question.content if t in sentence.vocabulary)
+    return found / total if total else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Support:
+    ok: bool
+    reason: str | None = None
+
+
+def _name_supported(name: str, source: Terms) -> bool:
+    parts = [p for p in re.split(r"[\s.'\u2019-]+", name) if p]
+    return all(p in source.vocabulary or _stemmer().stemWord(p) in source.vocabulary for p in parts)
+
+
+def _check_claims(said: Terms, src: Terms, asked: Terms) -> Support:
+    missing_numbers = sorted(said.numbers - src.numbers)
+    if missing_numbers:
+        return Support(False, f"number {missing_numbers[0]!r} is not in the cited sources")
+    missing_names = sorted(
+        n for n in said.names if not _name_supported(n, src) and not _name_supported(n, asked)
+    )
+    if missing_names:
+        return Support(False, f"name {missing_names[0]!r} is not in the cited sources")
+    return Support(True)
+
+
+def check_claims(text: str, sources: list[str], question: str = "") -> Support:
+    """The strict half of ``check_support``: numbers and names only. Usable on a prefix of a
+    sentence while it streams, since adding words can only add claims."""
+    return _check_claims(Terms.of(text), Terms.of(" ".join(sources)), Terms.of(question))
+
+
+def check_support(
+    sentence: str, sources: list[str], question: str = "", *, max_unsupported: float = 0.2
+) -> Support:
+    """Is a generated ``sentence`` supported by the ``sources`` it cites?
+
+    Numbers must all occur in the sources, and names in the sources or the question (which may
+    say "Turkey" where the source says "Turkish"). Content words must occur in the sources or
+    the question, except for at most ``max_unsupported`` of them (small paraphrases such as
+    "forces" for "military"). A sentence that only repeats the question is not an answer.
+    """
+    said = Terms.of(sentence)
+    src = Terms.of(" ".join(sources))
+    asked = Terms.of(question)
+    if not said.content and not said.numbers and not said.names:
+        return Support(False, "the sentence says nothing checkable")
+    claims = _check_claims(said, src, asked)
+    if not claims.ok:
+        return claims
+    unsupported = sorted(
+        t for t in said.content if t not in src.vocabulary and t not in asked.content
+    )
+    if said.content and len(unsupported) / len(said.content) > max_unsupported:
+        return Support(False, f"words {', '.join(unsupported[:3])} are not in the cited sources")
+    if question and not (said.content - asked.content) and not (said.numbers - asked.numbers):
+        return Support(False, "the sentence only repeats the question")
+    return Support(True)
+
+
+def looks_like_instruction(text: str) -> bool:
+    """Text that speaks to a model rather than reporting news (a prompt-injection attempt)."""
+    return _INJECTION_RE.search(text) is not None
+
+
+def strip_markers(text: str) -> tuple[str, list[int]]:
+    """Remove ``[n]`` markers; returns the clean text and the numbers in order."""
+    found = [int(m) for m in _MARKER_RE.findall(text)]
+    return _MARKER_RE.sub("", text).strip(), found

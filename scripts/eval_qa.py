@@ -1,0 +1,245 @@
+"""Evaluate /ask on a JSONL file of documents and questions (SQuAD 2.0 dev format).
+
+    python scripts/eval_qa.py ../shared/data/eval/squad_v2_dev.jsonl [--modes extractive generative]
+        [--limit N] [--split all|calibration|test] [--out bench/results/eval_qa.json]
+
+Ingests the documents into a temporary data directory, asks every question (and the 50 off-topic
+questions in scripts/data/offtopic_questions.txt) through the service, and prints per mode:
+retrieval recall@5, answered rate and answer recall on answerable questions, citation support,
+abstention on SQuAD's adversarial unanswerable questions and on off-topic ones, quote exactness,
+latency, and the answer/abstain confusion matrix. Per-question gate features are written too,
+so thresholds can be calibrated (see --split: calibration = the first half of the articles by
+title, test = the other half; thresholds are chosen on calibration only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from qa_service.answering import Draft  # noqa: E402
+from qa_service.config import Settings  # noqa: E402
+from qa_service.schemas import DocumentIn  # noqa: E402
+from qa_service.service import QAService, load_models  # noqa: E402
+
+OFFTOPIC = ROOT / "scripts" / "data" / "offtopic_questions.txt"
+
+
+def article_of(doc_id: str) -> str:
+    return doc_id.rsplit("-", 1)[0]
+
+
+def load(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    docs, questions = [], []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            obj = json.loads(line)
+            (docs if obj.get("type") == "document" else questions).append(obj)
+    return docs, questions
+
+
+def split_of(doc_id: str, articles: list[str]) -> str:
+    return "calibration" if articles.index(article_of(doc_id)) % 2 == 0 else "test"
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    values = sorted(values)
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
+
+
+def run_mode(service: QAService, items: list[dict[str, Any]], mode: str) -> list[dict[str, Any]]:
+    rows = []
+    for n, q in enumerate(items, start=1):
+        draft = Draft()
+        t0 = time.perf_counter()
+        for _ in service.ask_events(q["question"], 5, None, mode, draft):  # type: ignore[arg-type]
+            pass
+        resp = service.finish_answer(draft)
+        latency = (time.perf_counter() - t0) * 1000
+        answers = [a["text"].lower() for a in q.get("answers", [])]
+        retrieved = {e.doc_id for e in draft.evidence}
+        gate = draft.gate
+        rows.append(
+            {
+                "id": q["id"],
+                "kind": q["kind"],
+                "split": q["split"],
+                "answered": resp.answerable,
+                "answer": resp.answer,
+                "grounding": resp.grounding,
+                "fallback_reason": resp.fallback_reason,
+                "answer_hit": any(a in resp.answer.lower() for a in answers),
+                "citation_hit": any(a in c.quote.lower() for a in answers for c in resp.citations),
+                "evidence_hit": any(
+                    a in e.quote.lower() for a in answers for e in draft.evidence[:3]
+                ),
+                "retrieved_gold": q.get("doc_id") in retrieved,
+                "citations": [c.model_dump() for c in resp.citations],
+                "latency_ms": latency,
+                "gate": None
+                if gate is None
+                else {
+                    "dense": gate.best_dense,
+                    "lexical": gate.best_lexical,
+                    "coverage": gate.context_coverage,
+                    "unknown_names": len(gate.unknown_names),
+                },
+            }
+        )
+        if n % 50 == 0:
+            print(f"  {mode}: {n}/{len(items)}", file=sys.stderr)
+    return rows
+
+
+def summarize(rows: list[dict[str, Any]], recall5: float, texts: dict[str, str]) -> dict[str, Any]:
+    by = defaultdict(list)
+    for r in rows:
+        by[r["kind"]].append(r)
+    ans, adv, off = by["answerable"], by["unanswerable"], by["offtopic"]
+    cites = [c for r in rows for c in r["citations"]]
+    exact = [texts[c["doc_id"]][c["start"] : c["end"]] == c["quote"] for c in cites]
+    lat = [r["latency_ms"] for r in rows]
+
+    def share(items: list[dict[str, Any]], key: str, value: bool = True) -> float:
+        return sum(1 for r in items if r[key] == value) / len(items) if items else 0.0
+
+    return {
+        "questions": len(rows),
+        "retrieval_recall@5": recall5,
+        "answered (answerable)": share(ans, "answered"),
+        "answer recall": share(ans, "answer_hit"),
+        "citation support": share(ans, "citation_hit"),
+        "abstain (SQuAD unanswerable)": share(adv, "answered", False),
+        "abstain (off-topic)": share(off, "answered", False),
+        "quotes exact": sum(exact) / len(exact) if exact else 1.0,
+        "generated (share of answered)": (
+            sum(1 for r in rows if r["grounding"] == "generated")
+            / max(1, sum(1 for r in rows if r["answered"]))
+        ),
+        "p50 ms": statistics.median(lat) if lat else 0.0,
+        "p95 ms": pct(lat, 0.95),
+        "confusion": {
+            kind: {
+                "answered": sum(1 for r in by[kind] if r["answered"]),
+                "abstained": sum(1 for r in by[kind] if not r["answered"]),
+            }
+            for kind in ("answerable", "unanswerable", "offtopic")
+        },
+    }
+
+
+def print_table(results: dict[str, dict[str, Any]]) -> None:
+    modes = list(results)
+    keys = [k for k in next(iter(results.values())) if k != "confusion"]
+    print("| metric | " + " | ".join(modes) + " |")
+    print("|---|" + "---|" * len(modes))
+    for k in keys:
+        cells = []
+        for m in modes:
+            v = results[m][k]
+            cells.append(f"{v:.3f}" if isinstance(v, float) and "ms" not in k else f"{v:.0f}")
+        print(f"| {k} | " + " | ".join(cells) + " |")
+    for m in modes:
+        print(f"\nconfusion ({m}): gold \\ predicted")
+        print("| gold | answered | abstained |\n|---|---|---|")
+        for kind, c in results[m]["confusion"].items():
+            print(f"| {kind} | {c['answered']} | {c['abstained']} |")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("data", type=Path)
+    ap.add_argument("--modes", nargs="+", default=["extractive", "generative"])
+    ap.add_argument("--limit", type=int, default=0, help="ask only the first N questions")
+    ap.add_argument("--split", choices=["all", "calibration", "test"], default="all")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "eval_qa.json")
+    ap.add_argument("--data-dir", type=Path, default=None, help="reuse an ingested data dir")
+    args = ap.parse_args()
+
+    docs, questions = load(args.data)
+    articles = sorted({article_of(d["id"]) for d in docs})
+    items = []
+    for q in questions:
+        items.append(
+            {
+                **q,
+                "kind": "answerable" if q["answerable"] else "unanswerable",
+                "split": split_of(q["doc_id"], articles),
+            }
+        )
+    for i, line in enumerate(OFFTOPIC.read_text(encoding="utf-8").splitlines()):
+        if line.strip() and not line.startswith("#"):
+            items.append(
+                {"id": f"offtopic-{i}", "question": line.strip(), "kind": "offtopic",
+                 "split": "calibration" if i % 2 == 0 else "test", "answers": []}
+            )  # fmt: skip
+    if args.split != "all":
+        items = [q for q in items if q["split"] == args.split]
+    if args.limit:
+        items = items[: args.limit]
+
+    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="qa-eval-"))
+    settings = Settings(data_dir=data_dir, models_dir=ROOT / "models")
+    t0 = time.perf_counter()
+    service = QAService(settings, load_models(settings))
+    print(f"models loaded in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    t0 = time.perf_counter()
+    batch = [
+        DocumentIn(id=d["id"], text=d["text"], title=d.get("title"), source=d.get("source"))
+        for d in docs
+    ]
+    for i in range(0, len(batch), 64):
+        service.ingest(batch[i : i + 64])
+    print(f"ingested {len(docs)} documents in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    texts = {d["id"]: d["text"] for d in docs}
+
+    answerable = [q for q in items if q["kind"] != "offtopic"]
+    hits = 0
+    for q in answerable:
+        found = service.search(q["question"], 5)
+        hits += q["doc_id"] in {h.doc_id for h in found}
+    recall5 = hits / len(answerable) if answerable else 0.0
+
+    results, rows_by_mode = {}, {}
+    for mode in args.modes:
+        rows = run_mode(service, items, mode)
+        rows_by_mode[mode] = rows
+        results[mode] = summarize(rows, recall5, texts)
+    service.close()
+
+    print(f"\n{len(items)} questions ({args.split}), data: {args.data.name}\n")
+    print_table(results)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(
+        json.dumps(
+            {
+                "data": str(args.data.name),
+                "split": args.split,
+                "settings": {
+                    "answer_min_similarity": settings.answer_min_similarity,
+                    "answer_min_coverage": settings.answer_min_coverage,
+                    "chunk_tokens": settings.chunk_tokens,
+                },
+                "results": results,
+                "rows": rows_by_mode,
+            },
+            indent=1,
+        )
+    )
+    print(f"\nwritten to {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
