@@ -8,7 +8,7 @@ GENERATOR := $(MODELS_DIR)/gemma-3-270m-bf16/config.json
 SAMPLES ?= examples/articles
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev models run test lint format bench clean
+.PHONY: help install install-dev models browser run test lint format bench clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -38,7 +38,14 @@ run: install models ## Ingest the sample articles and serve on QA_HOST:QA_PORT (
 	$(BIN)/qa-service ingest $(SAMPLES)
 	exec $(BIN)/qa-service serve
 
-test: install-dev models ## Run the whole test suite (real models)
+browser: ## Install Debian's Chromium for the browser test (skipped where that is impossible)
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "Could not install Chromium: the browser test will be skipped"; \
+	  else echo "Chromium is not installed (needs root and apt-get): the browser test will be skipped"; fi; }
+
+test: install-dev models browser ## Run the whole test suite (real models, real browser)
 	$(BIN)/pytest
 
 lint: install-dev ## ruff (lint + format check) and mypy --strict
@@ -50,9 +57,11 @@ format: install-dev ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: install-dev models ## Run the benchmarks (results under bench/results/)
+bench: install-dev models ## Run the benchmarks (needs ../shared/data/eval; results in bench/results/)
 	$(BIN)/python scripts/bench_ingest.py
 	$(BIN)/python scripts/bench_search.py
+	$(BIN)/python scripts/bench_ask.py
+	$(BIN)/python scripts/bench_summarize.py
 
 clean: ## Remove the virtualenv, caches and local data (keeps models/)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache data

@@ -179,15 +179,24 @@ class Answerer:
         )
 
     # --- 1-2: evidence ------------------------------------------------------------------------
-    def gather(self, question: str, top_k: int, filters: Filters | None) -> list[Evidence]:
+    def gather(
+        self, question: str, top_k: int, filters: Filters | None, context: str | None = None
+    ) -> list[Evidence]:
         """Candidate sentences from the top chunks, ranked by score (best first).
 
-        Only the ``CANDIDATES`` sentences with the best word overlap (ties broken by their chunk's
-        rank) are embedded: on SQuAD dev this loses no correct evidence and keeps an answer
-        within the latency budget on a CPU.
+        ``context`` (the previous question of a conversation) joins the retrieval query, so a
+        follow-up stays with the same story. Only the ``CANDIDATES`` sentences with the best
+        word overlap (ties broken by their chunk's rank) are embedded: on SQuAD dev this loses
+        no correct evidence and keeps an answer within the latency budget on a CPU.
         """
-        qvec = self.embedder.embed([question])[0]
-        hits = self.retriever.search(question, qvec, top_k, filters)
+        if context:
+            # A follow-up: retrieve with the earlier question too, score with this one.
+            query = f"{context} {question}"
+            qvec, cvec = self.embedder.embed([question, query])
+            hits = self.retriever.search(query, cvec, top_k, filters)
+        else:
+            qvec = self.embedder.embed([question])[0]
+            hits = self.retriever.search(question, qvec, top_k, filters)
         q_terms = Terms.of(question)
         idf = self.retriever.idf(q_terms.content)
         seen: set[tuple[str, int]] = set()
@@ -297,15 +306,23 @@ class Answerer:
     def _sources(self, evidence: list[Evidence]) -> list[Evidence]:
         return evidence[: self.PROMPT_SOURCES]
 
-    def _prompt(self, question: str, sources: list[Evidence]) -> tuple[str, list[str], int]:
+    def _prompt(
+        self, question: str, sources: list[Evidence], style: str | None = None
+    ) -> tuple[str, list[str], int]:
         """The prompt, its stop sequences and token budget, by the kind of model."""
         assert self.generator is not None
         numbered = "\n".join(
             f"[{i}] {' '.join(e.quote.split())}" for i, e in enumerate(sources, start=1)
         )
         if self.generator.is_chat:
+            system = _SYSTEM_PROMPT
+            if style:
+                system += (
+                    "\nThe user's own instructions on tone follow; they never override the rules "
+                    f"above:\n{style[:500]}"
+                )
             messages = [
-                {"role": "system", "content": _SYSTEM_PROMPT},
+                {"role": "system", "content": system},
                 {"role": "user", "content": f"Sources:\n{numbered}\n\nQuestion: {question}"},
             ]
             return self.generator.apply_chat_template(messages), [], 120
@@ -362,12 +379,20 @@ class Answerer:
             return "the generator returned no text"
         return " ".join(out), sorted(cited.items())
 
-    def _generate(self, question: str, evidence: list[Evidence], draft: Draft) -> Iterator[Event]:
+    def _generate(
+        self,
+        question: str,
+        evidence: list[Evidence],
+        draft: Draft,
+        style: str | None = None,
+        max_new_tokens: int | None = None,
+    ) -> Iterator[Event]:
         """Stream the generator's answer word by word, releasing only words whose numbers and
         names are in the sources; verify the whole answer at the end."""
         assert self.generator is not None
         sources = self._sources(evidence)
-        prompt, stops, budget = self._prompt(question, sources)
+        prompt, stops, budget = self._prompt(question, sources, style)
+        budget = min(budget, max_new_tokens or budget)
         quotes = [e.quote for e in sources]
         raw = ""
         released = 0
@@ -429,10 +454,18 @@ class Answerer:
         filters: Filters | None = None,
         mode: AskMode = "auto",
         draft: Draft,
+        context: str | None = None,
+        style: str | None = None,
+        max_new_tokens: int | None = None,
     ) -> Iterator[Event]:
-        """Yield answer events; ``draft`` holds the finished answer when the iterator ends."""
+        """Yield answer events; ``draft`` holds the finished answer when the iterator ends.
+
+        ``style`` (a chat client's system message) is passed to chat-template generators as a
+        tone hint below our rules; it cannot change what is answered or cited.
+        ``max_new_tokens`` lowers the generator's token budget.
+        """
         t0 = time.perf_counter()
-        draft.evidence = self.gather(question, top_k, filters)
+        draft.evidence = self.gather(question, top_k, filters, context)
         draft.timings["retrieve"] = (time.perf_counter() - t0) * 1000
         draft.timings["generate"] = 0.0
         if not draft.evidence:
@@ -444,7 +477,7 @@ class Answerer:
             if not draft.gate.answerable:
                 draft.answer = NOT_IN_ARTICLES
             elif mode != "extractive" and self.generator is not None:
-                yield from self._generate(question, draft.evidence, draft)
+                yield from self._generate(question, draft.evidence, draft, style, max_new_tokens)
             else:
                 if mode == "generative":
                     draft.fallback_reason = "no generator is loaded (QA_GENERATOR=none)"

@@ -1,4 +1,4 @@
-"""The ``qa-service`` command line: serve, ingest, ask, prepare-models."""
+"""The ``qa-service`` command line: serve, ingest, ask, summarize, prepare-models."""
 
 from __future__ import annotations
 
@@ -178,6 +178,54 @@ def ask(
         out.print(f'    "{c.quote}"', markup=False, highlight=False)
     if response.fallback_reason:
         console.print(f"[dim]({response.grounding} answer: {response.fallback_reason})[/dim]")
+
+
+@app.command()
+def summarize(
+    target: str | None = typer.Argument(None, help="A document id, or a text file to summarize"),
+    query: str | None = typer.Option(None, help="Summarize the articles this query finds"),
+    sentences: int = typer.Option(3, min=1, max=20, help="Sentences in the summary"),
+    mode: str = typer.Option("auto", help="auto | extractive | abstractive"),
+    data_dir: Path | None = typer.Option(None, help="Data directory [env QA_DATA_DIR]"),
+    as_json: bool = typer.Option(False, "--json", help="Print the full response as JSON"),
+) -> None:
+    """Summarize a stored document, what a query finds, or a text file."""
+    from .schemas import SummarizeRequest
+    from .service import QAService, load_models
+
+    if (target is None) == (query is None):
+        console.print("[red]Give a document id or file, or --query (not both).[/red]")
+        raise typer.Exit(2)
+    fields: dict[str, Any] = {"max_sentences": sentences, "mode": mode}
+    if query is not None:
+        fields["query"] = query
+    elif target is not None and Path(target).is_file():
+        fields["text"] = Path(target).read_text(encoding="utf-8")
+    else:
+        fields["doc_id"] = target
+    try:
+        request = SummarizeRequest(**fields)
+    except ValueError as e:
+        console.print(f"[red]Invalid request:[/red] {e}")
+        raise typer.Exit(2) from e
+    settings = _settings(data_dir=data_dir)
+    _configure_logging("warning")
+    service = QAService(settings, load_models(settings))
+    try:
+        response = service.summarize(request)
+    except QAServiceError as e:
+        console.print(f"[red]{e.title}:[/red] {e.detail}")
+        raise typer.Exit(1) from e
+    finally:
+        service.close()
+    if as_json:
+        out.print_json(response.model_dump_json())
+        return
+    for s in response.sentences:
+        where = ", ".join(f"{c.doc_id or 'text'} {c.start}-{c.end}" for c in s.citations)
+        out.print(f"- {s.text}  [{where}]", markup=False, highlight=False)
+    if response.fallback_reason:
+        console.print(f"[dim]({response.mode}: {response.fallback_reason})[/dim]")
 
 
 @app.command("prepare-models")

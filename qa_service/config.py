@@ -13,6 +13,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 DEFAULT_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 #: Name of the generator prepared into ``models/`` by ``qa-service prepare-models``.
 DEFAULT_GENERATOR_MODEL = "gemma-3-270m-bf16"
+#: ``models/`` of the checkout (the package's parent folder), wherever the command runs from.
+DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 
 
 class Settings(BaseSettings):
@@ -33,7 +35,7 @@ class Settings(BaseSettings):
     index_save_interval_s: float = Field(30.0, ge=0)
 
     # --- models -------------------------------------------------------------------------------
-    models_dir: Path = Path("models")
+    models_dir: Path = DEFAULT_MODELS_DIR
     #: HF model id, local path, or the default (served from the PyPI package, offline).
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
     embedding_batch_size: int = Field(32, ge=1, le=1024)
@@ -73,12 +75,17 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(2_000_000, ge=1)
     max_query_chars: int = Field(2_000, ge=1)
     max_top_k: int = Field(50, ge=1, le=1000)
+    #: Documents one summary may cover (doc_ids, or what a query finds).
+    max_summary_docs: int = Field(20, ge=1)
 
     # --- security -----------------------------------------------------------------------------
-    #: Comma-separated keys; empty = no authentication (the server then binds to loopback).
+    #: Comma-separated admin keys (everything, ingest and delete included). With no keys at
+    #: all the API is open, and the server binds to loopback by default.
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    #: Comma-separated read-only keys: search, ask, summarize, chat, list and read documents.
+    read_api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
 
-    @field_validator("api_keys", mode="before")
+    @field_validator("api_keys", "read_api_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
         """Accept ``QA_API_KEYS=key1,key2`` as well as a JSON list."""
@@ -91,6 +98,10 @@ class Settings(BaseSettings):
         if self.chunk_overlap_tokens >= self.chunk_tokens:
             raise ValueError("chunk_overlap_tokens must be smaller than chunk_tokens")
         return self
+
+    @property
+    def auth_enabled(self) -> bool:
+        return bool(self.api_keys or self.read_api_keys)
 
     @property
     def db_path(self) -> Path:

@@ -22,7 +22,7 @@ _WORD_RE = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*", re.UNICODE)
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
 _NAME_RE = re.compile(r"\b[A-Z][\w\u2019'.-]*[\w]|\b[A-Z]\b")
 _MARKER_RE = re.compile(r"\s*\[(\d+)\]")
-_POSSESSIVE_RE = re.compile(r"['\u2019]s$")
+_POSSESSIVE_RE = re.compile(r"['\u2019](s|m|ve|ll|re|d|t)$")  # possessive or contraction
 _ACRONYM_RE = re.compile(r"\b[A-Za-z](?:\.[A-Za-z])+\b\.?")
 
 _NUMBER_WORDS = {
@@ -285,6 +285,8 @@ class Support:
 
 
 def _name_supported(name: str, source: Terms) -> bool:
+    if name in source.vocabulary:
+        return True
     parts = [p for p in re.split(r"[\s.'\u2019-]+", name) if p]
     return all(p in source.vocabulary or _stemmer().stemWord(p) in source.vocabulary for p in parts)
 

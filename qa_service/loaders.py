@@ -54,24 +54,22 @@ def _title_from_stem(stem: str) -> str:
     return words[:1].upper() + words[1:]
 
 
-def _read_text(path: Path) -> str:
+def _decode(data: bytes) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise LoadError(f"not valid UTF-8 (byte {e.start})") from e
 
 
-def _markdown(path: Path) -> DocumentIn:
-    text = _read_text(path)
+def _markdown(stem: str, text: str) -> DocumentIn:
     heading = re.search(r"^#\s+(.+)$", text, flags=re.MULTILINE)
-    title = heading.group(1).strip() if heading else _title_from_stem(path.stem)
-    return DocumentIn(id=_slug(path.stem), text=text, title=title, source=None)
+    title = heading.group(1).strip() if heading else _title_from_stem(stem)
+    return DocumentIn(id=_slug(stem), text=text, title=title)
 
 
-def _html(path: Path) -> DocumentIn:
+def _html(stem: str, raw: str) -> DocumentIn:
     import trafilatura
 
-    raw = _read_text(path)
     result = trafilatura.bare_extraction(
         raw, include_comments=False, include_tables=True, with_metadata=True
     )
@@ -83,9 +81,9 @@ def _html(path: Path) -> DocumentIn:
         raise LoadError("no article text found in the HTML")
     published = data.get("date")
     return DocumentIn(
-        id=_slug(path.stem),
+        id=_slug(stem),
         text=text,
-        title=data.get("title") or _title_from_stem(path.stem),
+        title=data.get("title") or _title_from_stem(stem),
         url=data.get("url"),
         published_at=published or None,
         source=data.get("sitename"),
@@ -109,9 +107,9 @@ def _record(obj: Any, where: str) -> DocumentIn | None:
         raise LoadError(f"{where}: {loc}: {first['msg']}") from e
 
 
-def _json(path: Path) -> list[DocumentIn]:
+def _json(raw: str) -> list[DocumentIn]:
     try:
-        data = json.loads(_read_text(path))
+        data = json.loads(raw)
     except json.JSONDecodeError as e:
         raise LoadError(f"invalid JSON at line {e.lineno}: {e.msg}") from e
     if isinstance(data, dict) and isinstance(data.get("documents"), list):
@@ -121,9 +119,9 @@ def _json(path: Path) -> list[DocumentIn]:
     return [d for d in docs if d is not None]
 
 
-def _jsonl(path: Path) -> list[DocumentIn]:
+def _jsonl(raw: str) -> list[DocumentIn]:
     docs: list[DocumentIn] = []
-    for lineno, line in enumerate(_read_text(path).splitlines(), start=1):
+    for lineno, line in enumerate(raw.splitlines(), start=1):
         if not line.strip():
             continue
         try:
@@ -136,28 +134,33 @@ def _jsonl(path: Path) -> list[DocumentIn]:
     return docs
 
 
-def load_file(path: Path) -> Loaded:
-    """Documents in one file; raises LoadError with a reason a person can act on."""
-    if not path.exists():
-        raise LoadError("no such file")
-    suffix = path.suffix.lower()
+def load_bytes(filename: str, data: bytes) -> list[DocumentIn]:
+    """Documents in one file's content, by its name's suffix; raises LoadError with a reason
+    a person can act on."""
+    path = Path(filename)
+    suffix, stem = path.suffix.lower(), path.stem
+    if suffix not in SUFFIXES:
+        raise LoadError(
+            f"unsupported file type {suffix or '(none)'}; use one of {sorted(SUFFIXES)}"
+        )
+    text = _decode(data)
     try:
-        if suffix in (".txt", ".md", ".markdown"):
-            if suffix == ".txt":
-                text = _read_text(path)
-                docs = [
-                    DocumentIn(id=_slug(path.stem), text=text, title=_title_from_stem(path.stem))
-                ]
-            else:
-                docs = [_markdown(path)]
-        elif suffix in (".html", ".htm"):
-            docs = [_html(path)]
-        elif suffix == ".json":
-            docs = _json(path)
-        elif suffix == ".jsonl":
-            docs = _jsonl(path)
-        else:
-            raise LoadError(f"unsupported file type {suffix or '(none)'}")
+        if suffix == ".txt":
+            return [DocumentIn(id=_slug(stem), text=text, title=_title_from_stem(stem))]
+        if suffix in (".md", ".markdown"):
+            return [_markdown(stem, text)]
+        if suffix in (".html", ".htm"):
+            return [_html(stem, text)]
+        if suffix == ".json":
+            return _json(text)
+        return _jsonl(text)
     except ValidationError as e:
-        raise LoadError(e.errors()[0]["msg"]) from e
-    return Loaded(path, docs)
+        first = e.errors()[0]
+        raise LoadError(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from e
+
+
+def load_file(path: Path) -> Loaded:
+    """Documents in one file (see ``load_bytes``)."""
+    if not path.is_file():
+        raise LoadError("no such file")
+    return Loaded(path, load_bytes(path.name, path.read_bytes()))

@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 DOC_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@~+-]{0,199}$"
 
@@ -75,6 +82,16 @@ class IngestResult(BaseModel):
 
 class IngestResponse(BaseModel):
     documents: list[IngestResult]
+
+
+class UploadFailure(BaseModel):
+    filename: str
+    reason: str
+
+
+class UploadResponse(BaseModel):
+    documents: list[IngestResult]
+    failed: list[UploadFailure]
 
 
 class DocumentInfo(BaseModel):
@@ -213,6 +230,71 @@ class AskResponse(BaseModel):
     )
     model: ModelInfo
     timings_ms: dict[str, float]
+
+
+# --- summaries ------------------------------------------------------------------------------
+class SummarizeRequest(BaseModel):
+    """Exactly one of ``doc_id``, ``doc_ids``, ``query`` or ``text``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    doc_id: str | None = Field(None, min_length=1, description="One stored document.")
+    doc_ids: list[str] | None = Field(
+        None, min_length=1, description="Several stored documents (near-duplicates merged)."
+    )
+    query: NonBlank | None = Field(None, description="Summarize the articles this query finds.")
+    filters: SearchFilters | None = Field(None, description="With query only.")
+    top_k: int = Field(5, ge=1, le=50, description="With query: chunks retrieved.")
+    text: NonBlank | None = Field(None, description="Ad-hoc text (not stored).")
+    max_sentences: int = Field(3, ge=1, le=20)
+    mode: Literal["auto", "extractive", "abstractive"] = Field(
+        "auto",
+        description="auto: extractive on a CPU, abstractive (verified) when the generator runs "
+        "on a GPU. abstractive: rewrite each selected sentence, keeping the original where a "
+        "rewrite is not supported by it.",
+    )
+    stream: bool = Field(False, description="Server-Sent Events: delta, summary, done.")
+
+    @model_validator(mode="after")
+    def _exactly_one_source(self) -> SummarizeRequest:
+        given = [
+            name
+            for name in ("doc_id", "doc_ids", "query", "text")
+            if getattr(self, name) is not None
+        ]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of doc_id, doc_ids, query or text"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        if self.filters is not None and self.query is None:
+            raise ValueError("filters apply to query summaries only")
+        return self
+
+
+class SummaryCitation(BaseModel):
+    doc_id: str | None = Field(description="null for ad-hoc text.")
+    start: int
+    end: int
+    quote: str = Field(description="Exactly text[start:end] of the document (or given text).")
+
+
+class SummarySentenceOut(BaseModel):
+    text: str
+    citations: list[SummaryCitation]
+    rewritten: bool = Field(description="True when the generator's (verified) rewrite is shown.")
+
+
+class SummarizeResponse(BaseModel):
+    summary: str
+    sentences: list[SummarySentenceOut]
+    mode: Literal["extractive", "abstractive"]
+    doc_ids: list[str]
+    model: ModelInfo
+    timings_ms: dict[str, float]
+    fallback_reason: str | None = None
+    sentences_considered: int = Field(description="Sentences of the sources that were scored.")
+    cached: bool = False
 
 
 # --- health -----------------------------------------------------------------------------------

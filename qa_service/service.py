@@ -15,8 +15,9 @@ from .answering import Answerer, Draft
 from .chunking import Chunk, chunk_text
 from .config import Settings
 from .embedding import Embedder, SentenceTransformerEmbedder, Vectors
-from .errors import DocumentNotFound, InvalidInput, LimitExceeded
+from .errors import DocumentNotFound, InvalidInput, LimitExceeded, NotFound
 from .generation import Generator, load_generator
+from .loaders import LoadError, load_bytes
 from .retrieval import Retriever, SearchMode
 from .schemas import (
     AskMode,
@@ -28,9 +29,16 @@ from .schemas import (
     IngestResult,
     SearchFilters,
     SearchHit,
+    SummarizeRequest,
+    SummarizeResponse,
+    SummaryCitation,
+    SummarySentenceOut,
+    UploadFailure,
+    UploadResponse,
     to_utc_iso,
 )
 from .store import DocumentWrite, Filters, NewChunk, SQLiteStore, StoredDocument, now_iso
+from .summarizing import SourceText, Summarizer, Summary, SummarySentence
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +131,7 @@ class QAService:
             save_interval_s=settings.index_save_interval_s,
         )
         self.answerer = Answerer(settings, self.embedder, self.retriever, models.generator)
+        self.summarizer = Summarizer(self.embedder, models.generator)
 
     def close(self) -> None:
         self.retriever.save()
@@ -292,6 +301,24 @@ class QAService:
                 self._write(items)
         return results
 
+    def ingest_files(self, files: list[tuple[str, bytes]]) -> UploadResponse:
+        """Ingest uploaded files; a file that can't be read is reported and skipped."""
+        docs: list[DocumentIn] = []
+        failed: list[UploadFailure] = []
+        for name, data in files:
+            try:
+                found = load_bytes(name, data)
+            except LoadError as e:
+                failed.append(UploadFailure(filename=name, reason=str(e)))
+                continue
+            if not found:
+                failed.append(UploadFailure(filename=name, reason="no documents in the file"))
+            docs.extend(found)
+        if not docs:
+            reasons = "; ".join(f"{f.filename}: {f.reason}" for f in failed)
+            raise InvalidInput(f"No document could be read from the upload ({reasons}).")
+        return UploadResponse(documents=self.ingest(docs), failed=failed)
+
     # --- documents ----------------------------------------------------------------------------
     def get_document(self, doc_id: str) -> DocumentDetail:
         doc = self.store.get_document(doc_id)
@@ -388,6 +415,9 @@ class QAService:
         filters: SearchFilters | None,
         mode: AskMode,
         draft: Draft,
+        context: str | None = None,
+        style: str | None = None,
+        max_new_tokens: int | None = None,
     ) -> Iterator[tuple[str, str]]:
         """The answer as (event, text) pairs, ``delta`` and ``reset``; ``draft`` ends complete.
 
@@ -397,12 +427,101 @@ class QAService:
         question = self.check_query(question, "question")
         top_k = self.check_top_k(top_k)
         return self.answerer.run(
-            question, top_k=top_k, filters=to_filters(filters), mode=mode, draft=draft
+            question,
+            top_k=top_k,
+            filters=to_filters(filters),
+            mode=mode,
+            draft=draft,
+            context=context,
+            style=style,
+            max_new_tokens=max_new_tokens,
         )
 
     def finish_answer(self, draft: Draft) -> AskResponse:
         """The response for a draft whose events have all been consumed."""
         return self.answerer.response(draft)
+
+    # --- summaries ----------------------------------------------------------------------------
+    def _summary_sources(self, req: SummarizeRequest) -> list[SourceText]:
+        s = self.settings
+        if req.text is not None:
+            if len(req.text) > s.max_text_chars:
+                raise LimitExceeded(
+                    f"text has {len(req.text)} characters; the limit is {s.max_text_chars}.",
+                    limit=s.max_text_chars,
+                )
+            return [SourceText(None, req.text, _sha256(req.text))]
+        if req.query is not None:
+            hits = self.search(req.query, req.top_k, req.filters)
+            ids = list(dict.fromkeys(h.doc_id for h in hits))[: s.max_summary_docs]
+        else:
+            ids = [req.doc_id] if req.doc_id is not None else list(dict.fromkeys(req.doc_ids or []))
+            if len(ids) > s.max_summary_docs:
+                raise LimitExceeded(
+                    f"{len(ids)} documents requested; one summary covers at most "
+                    f"{s.max_summary_docs} (QA_MAX_SUMMARY_DOCS).",
+                    limit=s.max_summary_docs,
+                )
+        docs = self.store.get_documents(ids)
+        missing = [i for i in ids if i not in docs]
+        if len(missing) == 1:
+            raise DocumentNotFound(missing[0])
+        if missing:
+            raise NotFound(f"No documents with ids {missing}.", doc_ids=missing)
+        return [SourceText(i, docs[i].text, docs[i].content_hash) for i in ids]
+
+    def summarize_events(
+        self, req: SummarizeRequest
+    ) -> tuple[list[str] | None, Iterator[SummarySentence | Summary]]:
+        """Validate and resolve the sources now; the iterator yields sentences, then the
+        Summary (for streaming). The doc ids are None for ad-hoc text."""
+        sources = self._summary_sources(req)
+        events = self.summarizer.stream(
+            sources, max_sentences=req.max_sentences, mode=req.mode, query=req.query
+        )
+        doc_ids = None if req.text is not None else [str(src.doc_id) for src in sources]
+        return doc_ids, events
+
+    def summary_response(self, doc_ids: list[str] | None, summary: Summary) -> SummarizeResponse:
+        sentences = [
+            SummarySentenceOut(
+                text=s.text,
+                rewritten=s.rewritten,
+                citations=[
+                    SummaryCitation(doc_id=c.doc_id, start=c.start, end=c.end, quote=c.quote)
+                    for c in s.citations
+                ],
+            )
+            for s in summary.sentences
+        ]
+        text = " ".join(s.text for s in summary.sentences)
+        if not sentences:
+            text = (
+                "No ingested article matches the query."
+                if doc_ids == []
+                else "There is no complete sentence to summarize."
+            )
+        return SummarizeResponse(
+            summary=text,
+            sentences=sentences,
+            mode=summary.mode,
+            doc_ids=doc_ids or [],
+            model=self.answerer.model_info,
+            timings_ms={k: round(v, 1) for k, v in summary.timings.items()},
+            fallback_reason=summary.fallback_reason,
+            sentences_considered=summary.sentences_considered,
+            cached=summary.cached,
+        )
+
+    def summarize(self, req: SummarizeRequest) -> SummarizeResponse:
+        """A summary of stored documents, of what a query finds, or of ad-hoc text."""
+        doc_ids, events = self.summarize_events(req)
+        summary = None
+        for item in events:
+            if isinstance(item, Summary):
+                summary = item
+        assert summary is not None
+        return self.summary_response(doc_ids, summary)
 
     # --- status -------------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:

@@ -7,11 +7,13 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -20,11 +22,17 @@ from ..config import Settings, get_settings
 from ..errors import QAServiceError
 from ..schemas import Problem
 from ..service import Models, QAService, load_models
-from .routes import ask, documents, health, search
+from .routes import ask, documents, health, openai, search, summaries
+from .routes.openai import openai_error_body
 
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
 
 _STATUS_SLUGS = {
     400: ("bad-request", "Bad request"),
@@ -83,6 +91,11 @@ def _describe(errors: list[dict[str, Any]]) -> str:
     return "; ".join(parts) + more
 
 
+def _is_openai(request: Request) -> bool:
+    """OpenAI-compatible routes answer errors in OpenAI's shape, which the SDKs parse."""
+    return request.url.path.startswith("/v1/")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map every error to a problem response, here and nowhere else."""
 
@@ -91,6 +104,14 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status >= 500 and exc.status != 503:
             log.error("%s: %s", type(exc).__name__, exc.detail)
         headers = {"Retry-After": "5"} if exc.status == 503 else None
+        if exc.status == 401:
+            headers = {"WWW-Authenticate": "Bearer"}
+        if _is_openai(request):
+            status = 400 if exc.status == 422 else exc.status
+            body = openai_error_body(
+                status, exc.detail, exc.extra.get("param"), exc.extra.get("code", exc.slug)
+            )
+            return JSONResponse(body, status_code=status, headers=headers)
         return problem(
             exc.status,
             exc.detail,
@@ -104,6 +125,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = _clean_errors(exc.errors())
+        if _is_openai(request):
+            param = ".".join(p for p in errors[0]["loc"][1:]) if errors else None
+            body = openai_error_body(400, _describe(errors), param or None, "invalid_value")
+            return JSONResponse(body, status_code=400)
         return problem(
             422, _describe(errors), slug="invalid-input", instance=request.url.path, errors=errors
         )
@@ -115,6 +140,9 @@ def install_error_handlers(app: FastAPI) -> None:
             detail = f"No route for {request.method} {request.url.path}."
         elif exc.status_code == 400 and "parsing the body" in detail:
             detail = "The request body could not be parsed as JSON."
+        if _is_openai(request):
+            body = openai_error_body(exc.status_code, detail, None, None)
+            return JSONResponse(body, status_code=exc.status_code)
         return problem(
             exc.status_code,
             detail,
@@ -259,4 +287,13 @@ def create_app(settings: Settings | None = None, *, models: Models | None = None
     app.include_router(documents.router)
     app.include_router(search.router)
     app.include_router(ask.router)
+    app.include_router(summaries.router)
+    app.include_router(openai.router)
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        """The built-in web page; the policy forbids anything but our own files."""
+        return FileResponse(STATIC_DIR / "index.html", headers={"Content-Security-Policy": _CSP})
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -12,9 +12,9 @@ from sse_starlette import EventSourceResponse
 from ...answering import Draft
 from ...errors import QAServiceError
 from ...schemas import AskRequest, AskResponse
-from ..deps import ServiceDep
+from ..deps import ReadAccess, ServiceDep
 
-router = APIRouter(tags=["answers"])
+router = APIRouter(dependencies=[ReadAccess], tags=["answers"])
 
 _STREAM_DOC = {
     200: {

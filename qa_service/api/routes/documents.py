@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, File, Query, Response, UploadFile, status
+from starlette.concurrency import run_in_threadpool
 
-from ...schemas import DocumentDetail, DocumentList, IngestRequest, IngestResponse
-from ..deps import ServiceDep
+from ...schemas import DocumentDetail, DocumentList, IngestRequest, IngestResponse, UploadResponse
+from ..deps import AdminAccess, ReadAccess, ServiceDep
 
 router = APIRouter(prefix="/documents", tags=["documents"])
 
 
-@router.post("", response_model=IngestResponse)
+@router.post("", response_model=IngestResponse, dependencies=[AdminAccess])
 def ingest_documents(body: IngestRequest, service: ServiceDep) -> IngestResponse:
     """Create or update documents; unchanged ones cost nothing. Searchable when this returns."""
     return IngestResponse(documents=service.ingest(body.documents))
 
 
-@router.get("", response_model=DocumentList)
+@router.post("/files", response_model=UploadResponse, dependencies=[AdminAccess])
+async def upload_documents(
+    service: ServiceDep,
+    files: list[UploadFile] = File(..., description=".txt .md .html .json .jsonl files"),
+) -> UploadResponse:
+    """Ingest uploaded files like `qa-service ingest`; a bad file is reported, not fatal."""
+    contents = [(f.filename or "upload", await f.read()) for f in files]
+    return await run_in_threadpool(service.ingest_files, contents)
+
+
+@router.get("", response_model=DocumentList, dependencies=[ReadAccess])
 def list_documents(
     service: ServiceDep,
     limit: int = Query(20, ge=1, le=1000),
@@ -26,13 +37,13 @@ def list_documents(
     return service.list_documents(limit, offset)
 
 
-@router.get("/{doc_id}", response_model=DocumentDetail)
+@router.get("/{doc_id}", response_model=DocumentDetail, dependencies=[ReadAccess])
 def get_document(doc_id: str, service: ServiceDep) -> DocumentDetail:
     """One document with its full text."""
     return service.get_document(doc_id)
 
 
-@router.delete("/{doc_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{doc_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[AdminAccess])
 def delete_document(doc_id: str, service: ServiceDep) -> Response:
     """Delete a document; it never appears in results again."""
     service.delete_document(doc_id)

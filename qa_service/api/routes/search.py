@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from ...schemas import SearchRequest, SearchResponse
-from ..deps import ServiceDep
+from ..deps import ReadAccess, ServiceDep
 
-router = APIRouter(tags=["search"])
+router = APIRouter(dependencies=[ReadAccess], tags=["search"])
 
 
 @router.post("/search", response_model=SearchResponse)

@@ -1,0 +1,53 @@
+"""OpenAI-compatible endpoints, for chat frontends and the official SDKs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import APIRouter
+from sse_starlette import EventSourceResponse
+
+from ...chat import ChatCompletion, ChatRequest, list_models
+from ...errors import QAServiceError
+from ..deps import ReadAccess, ServiceDep
+
+router = APIRouter(prefix="/v1", dependencies=[ReadAccess], tags=["openai"])
+
+
+def openai_error_body(
+    status: int, message: str, param: str | None, code: str | None
+) -> dict[str, Any]:
+    kind = "invalid_request_error" if status < 500 else "server_error"
+    if status == 401:
+        code = "invalid_api_key"  # what OpenAI clients look for
+    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+
+
+@router.get("/models")
+def models() -> dict[str, Any]:
+    """The models served, in OpenAI's list shape."""
+    return list_models()
+
+
+@router.post("/chat/completions", response_model=None)
+def chat_completions(
+    body: ChatRequest, service: ServiceDep
+) -> dict[str, Any] | EventSourceResponse:
+    """Grounded answers (model `qa-service`) or summaries (`qa-service-summary`) as chat
+    completions; citations in the text's Sources list and in a top-level `citations` field."""
+    completion = ChatCompletion(service, body)
+    if not body.stream:
+        return completion.response()
+
+    def stream() -> Iterator[dict[str, str]]:
+        try:
+            for chunk in completion.chunks():
+                yield {"data": json.dumps(chunk, ensure_ascii=False)}
+        except QAServiceError as e:
+            body = openai_error_body(e.status, e.detail, None, e.slug)
+            yield {"data": json.dumps(body)}
+        yield {"data": "[DONE]"}
+
+    return EventSourceResponse(stream())
