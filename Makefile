@@ -8,7 +8,7 @@ GENERATOR := $(MODELS_DIR)/gemma-3-270m-bf16/config.json
 SAMPLES ?= examples/articles
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev models browser run test lint format bench clean
+.PHONY: help install install-dev models models-onnx browser run test lint format bench clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -34,6 +34,10 @@ $(GENERATOR): | $(VENV)/.installed
 
 models: $(GENERATOR) ## Prepare the default models in models/ (once, about a minute)
 
+models-onnx: install ## Also export the ONNX (int8) embedder for QA_EMBEDDING_BACKEND=onnx
+	$(BIN)/pip install --quiet -e ".[onnx]"
+	$(BIN)/qa-service prepare-models --onnx
+
 run: install models ## Ingest the sample articles and serve on QA_HOST:QA_PORT (127.0.0.1:8000)
 	$(BIN)/qa-service ingest $(SAMPLES)
 	exec $(BIN)/qa-service serve
@@ -52,16 +56,16 @@ lint: install-dev ## ruff (lint + format check) and mypy --strict
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/hadolint Dockerfile
 
 format: install-dev ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: install-dev models ## Run the benchmarks (needs ../shared/data/eval; results in bench/results/)
-	$(BIN)/python scripts/bench_ingest.py
-	$(BIN)/python scripts/bench_search.py
-	$(BIN)/python scripts/bench_ask.py
-	$(BIN)/python scripts/bench_summarize.py
+bench: install-dev models ## Run every benchmark, print one table (needs ../shared/data/eval)
+	$(BIN)/pip install --quiet -e ".[onnx]"
+	$(BIN)/qa-service prepare-models --onnx
+	$(BIN)/python scripts/bench.py --update-readme
 
 clean: ## Remove the virtualenv, caches and local data (keeps models/)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache data

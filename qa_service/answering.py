@@ -29,7 +29,7 @@ import numpy.typing as npt
 from .chunking import split_sentences
 from .config import Settings
 from .embedding import Embedder
-from .errors import ServiceUnavailable
+from .errors import Overloaded, ServiceUnavailable
 from .generation import Generator
 from .grounding import (
     Terms,
@@ -398,25 +398,32 @@ class Answerer:
         released = 0
         failure: str | None = None
         t0 = time.perf_counter()
-        for piece in self.generator.stream(prompt, max_new_tokens=budget, stop=stops):
-            raw += piece
-            text = raw.lstrip()
-            done = False
-            if not self.generator.is_chat and "\n" in text:
-                text, done = text.split("\n", 1)[0], True
-            upto = len(text) if done else max(text.rfind(" "), 0)
-            if upto > released:
-                claims = check_claims(text[:upto], quotes, question)
-                if not claims.ok:
-                    failure = claims.reason
+        pieces = self.generator.stream(prompt, max_new_tokens=budget, stop=stops)
+        try:
+            for piece in pieces:
+                raw += piece
+                text = raw.lstrip()
+                done = False
+                if not self.generator.is_chat and "\n" in text:
+                    text, done = text.split("\n", 1)[0], True
+                upto = len(text) if done else max(text.rfind(" "), 0)
+                if upto > released:
+                    claims = check_claims(text[:upto], quotes, question)
+                    if not claims.ok:
+                        failure = claims.reason
+                        break
+                    new = text[released:upto]
+                    if released == 0:
+                        new = new[:1].upper() + new[1:]
+                    yield "delta", new
+                    released = upto
+                if done:
                     break
-                new = text[released:upto]
-                if released == 0:
-                    new = new[:1].upper() + new[1:]
-                yield "delta", new
-                released = upto
-            if done:
-                break
+        finally:
+            # stop the model now (and free its slot) when we stop reading early or are closed
+            close = getattr(pieces, "close", None)
+            if close is not None:
+                close()
         draft.timings["generate"] = (time.perf_counter() - t0) * 1000
         text = raw.lstrip()
         if not self.generator.is_chat:
@@ -477,7 +484,17 @@ class Answerer:
             if not draft.gate.answerable:
                 draft.answer = NOT_IN_ARTICLES
             elif mode != "extractive" and self.generator is not None:
-                yield from self._generate(question, draft.evidence, draft, style, max_new_tokens)
+                try:
+                    yield from self._generate(
+                        question, draft.evidence, draft, style, max_new_tokens
+                    )
+                except Overloaded as e:
+                    if mode == "generative":
+                        raise
+                    # auto: a busy generator costs the phrasing, not the answer
+                    draft.fallback_reason = f"generator busy: {e.detail}"
+                    draft.answer, draft.cited = self.extractive(draft.evidence)
+                    draft.grounding = "extractive"
             else:
                 if mode == "generative":
                     draft.fallback_reason = "no generator is loaded (QA_GENERATOR=none)"

@@ -36,11 +36,10 @@ def _settings(**overrides: Any) -> Settings:
         raise typer.Exit(2) from e
 
 
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
+def _configure_logging(level: str, fmt: str = "text") -> None:
+    from .observability import configure_logging
+
+    configure_logging(level, fmt)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
         from transformers.utils import logging as hf_logging
@@ -72,7 +71,7 @@ def serve(
     from .api import create_app
 
     settings = _settings(host=host, port=port, data_dir=data_dir)
-    _configure_logging(settings.log_level)
+    _configure_logging(settings.log_level, settings.log_format)
     if not settings.api_keys and not _is_loopback(settings.host):
         log.warning(
             "listening on %s without QA_API_KEYS: anyone who can reach this address can read "
@@ -84,6 +83,8 @@ def serve(
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        log_config=None,  # keep our handlers (JSON lines with request ids)
+        access_log=False,  # the request middleware writes one access line per request
         timeout_graceful_shutdown=10,
     )
 
@@ -232,11 +233,21 @@ def summarize(
 def prepare_models(
     models_dir: Path | None = typer.Option(None, help="Where to put them [env QA_MODELS_DIR]"),
     force: bool = typer.Option(False, help="Convert again even if present"),
+    onnx: bool = typer.Option(
+        False, "--onnx", help="Also export the embedding model to ONNX (QA_EMBEDDING_BACKEND=onnx)"
+    ),
 ) -> None:
     """Convert the default generator (shipped on PyPI as GGUF) once into models/."""
-    from .prepare import prepare_generator
+    from .prepare import prepare_generator, prepare_onnx
 
     settings = _settings(models_dir=models_dir)
     _configure_logging("info")
     path = prepare_generator(settings.models_dir, force=force)
     out.print(f"generator ready at {path}")
+    if onnx:
+        try:
+            onnx_path = prepare_onnx(settings.models_dir, force, model=settings.embedding_model)
+        except QAServiceError as e:
+            console.print(f"[red]{e.title}:[/red] {e.detail}")
+            raise typer.Exit(1) from e
+        out.print(f"ONNX embedding model ready at {onnx_path}")

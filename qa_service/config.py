@@ -28,27 +28,48 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    #: ``json``: one JSON object per line with the request id; ``text`` for reading by eye.
+    log_format: Literal["json", "text"] = "json"
 
     # --- storage ------------------------------------------------------------------------------
     data_dir: Path = Path("data")
     #: Seconds between background saves of the FAISS file (SQLite is always written at once).
     index_save_interval_s: float = Field(30.0, ge=0)
 
+    #: ``auto``: exact ``flat`` search up to ``ann_threshold`` chunks, ``ivf`` beyond.
+    index_kind: Literal["auto", "flat", "ivf"] = "auto"
+    ann_threshold: int = Field(100_000, ge=1)
+    #: IVF cells scanned per query (more: better recall, slower).
+    ivf_nprobe: int = Field(16, ge=1)
+
     # --- models -------------------------------------------------------------------------------
     models_dir: Path = DEFAULT_MODELS_DIR
     #: HF model id, local path, or the default (served from the PyPI package, offline).
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
+    #: ``torch`` (sentence-transformers, default) or ``onnx`` (ONNX Runtime on the export that
+    #: ``qa-service prepare-models --onnx`` writes to ``models_dir``; needs the ``onnx`` extra).
+    embedding_backend: Literal["torch", "onnx"] = "torch"
+    #: With the ``onnx`` backend: the int8 (dynamically quantized) model, else the fp32 one.
+    onnx_quantized: bool = True
     embedding_batch_size: int = Field(32, ge=1, le=1024)
     #: ``transformers`` (default), ``llamacpp`` (GGUF through llama-cpp-python) or ``none``.
     generator: Literal["transformers", "llamacpp", "none"] = "transformers"
     #: HF model id, local path, or a folder name under ``models_dir``.
     generator_model: str = DEFAULT_GENERATOR_MODEL
+    #: Generations that run at once (one model instance serves them in turn on a CPU).
+    generation_workers: int = Field(1, ge=1, le=64)
+    #: Requests that may wait for a generation; more get 503 with Retry-After.
+    generation_queue: int = Field(8, ge=0)
+    #: Longest wait for a generation slot before 503.
+    generation_timeout_s: float = Field(60.0, gt=0)
     #: ``auto``: bfloat16 on a GPU or a CPU with native bf16 (AVX-512 BF16/AMX), else float32.
     generator_dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     #: ``auto`` picks CUDA when torch sees a GPU, else the CPU.
     device: str = "auto"
     #: Torch intra-op threads (0 = torch's default: all cores).
     torch_threads: int = Field(0, ge=0)
+    #: FAISS (OpenMP) threads; 1 is fastest for one query at a time (0 = all cores).
+    faiss_threads: int = Field(1, ge=0)
 
     # --- chunking and retrieval ---------------------------------------------------------------
     #: Largest chunk, in tokens of the embedding model.
@@ -72,6 +93,8 @@ class Settings(BaseSettings):
     # --- limits -------------------------------------------------------------------------------
     max_request_bytes: int = Field(20 * 1024 * 1024, ge=1024)
     max_documents_per_request: int = Field(500, ge=1)
+    #: Documents one asynchronous job (``POST /documents?async=true``) may hold.
+    max_job_documents: int = Field(100_000, ge=1)
     max_text_chars: int = Field(2_000_000, ge=1)
     max_query_chars: int = Field(2_000, ge=1)
     max_top_k: int = Field(50, ge=1, le=1000)

@@ -15,7 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from .config import DEFAULT_GENERATOR_MODEL, Settings
 from .embedding import resolve_device
-from .errors import ModelError
+from .errors import ModelError, Overloaded
 
 log = logging.getLogger(__name__)
 
@@ -198,15 +198,65 @@ class TransformersGenerator:
             raise ModelError(f"generation failed: {error[0]}") from error[0]
 
 
+class LimitedGenerator:
+    """Bounds concurrent generations: ``workers`` run, up to ``queue`` wait (each at most
+    ``timeout_s``), and a request beyond that is refused with ``Overloaded`` (HTTP 503 with
+    Retry-After) instead of piling up behind a model that runs one prompt at a time."""
+
+    def __init__(self, inner: Generator, *, workers: int, queue: int, timeout_s: float) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.is_chat = inner.is_chat
+        self.device = getattr(inner, "device", "cpu")
+        self._slots = threading.BoundedSemaphore(workers)
+        self._admitted = threading.BoundedSemaphore(workers + queue)
+        self._timeout_s = timeout_s
+
+    def apply_chat_template(self, messages: list[dict[str, str]]) -> str:
+        return self.inner.apply_chat_template(messages)
+
+    def generate(
+        self, prompts: Sequence[str], *, max_new_tokens: int, stop: Sequence[str] = ()
+    ) -> list[str]:
+        return ["".join(self.stream(p, max_new_tokens=max_new_tokens, stop=stop)) for p in prompts]
+
+    def stream(
+        self, prompt: str, *, max_new_tokens: int, stop: Sequence[str] = ()
+    ) -> Iterator[str]:
+        if not self._admitted.acquire(blocking=False):
+            raise Overloaded("The generator is busy; retry shortly.")
+        try:
+            if not self._slots.acquire(timeout=self._timeout_s):
+                raise Overloaded(
+                    f"No generator slot within {self._timeout_s:.0f} s; retry shortly."
+                )
+            try:
+                yield from self.inner.stream(prompt, max_new_tokens=max_new_tokens, stop=stop)
+            finally:
+                self._slots.release()
+        finally:
+            self._admitted.release()
+
+
 def load_generator(settings: Settings) -> Generator | None:
     """The configured generator, or None when ``QA_GENERATOR=none``."""
     if settings.generator == "none":
         return None
-    path = resolve_generator_model(settings)
+    inner: Generator
     if settings.generator == "llamacpp":
         from .llamacpp import LlamaCppGenerator
 
-        return LlamaCppGenerator(path, settings=settings)
-    return TransformersGenerator(
-        path, device=settings.device, dtype=settings.generator_dtype, name=settings.generator_model
+        inner = LlamaCppGenerator(settings.generator_model, settings=settings)
+    else:
+        inner = TransformersGenerator(
+            resolve_generator_model(settings),
+            device=settings.device,
+            dtype=settings.generator_dtype,
+            name=settings.generator_model,
+        )
+    return LimitedGenerator(
+        inner,
+        workers=settings.generation_workers,
+        queue=settings.generation_queue,
+        timeout_s=settings.generation_timeout_s,
     )

@@ -20,16 +20,15 @@ from .generation import cut_at_stop
 log = logging.getLogger(__name__)
 
 
-def find_gguf(path: str, settings: Settings) -> Path:
-    """A ``.gguf`` file: the path itself, or the one in ``models_dir/gguf`` for the default."""
-    candidate = Path(path)
-    if candidate.is_file() and candidate.suffix == ".gguf":
-        return candidate
+def find_gguf(name: str, settings: Settings) -> Path:
+    """The ``.gguf`` file for ``QA_GENERATOR_MODEL``: a file, a folder holding one (as given or
+    under ``models_dir``), else the default model assembled from its PyPI packages."""
     from .prepare import gguf_path
 
-    if candidate.is_dir():
-        found = sorted(candidate.glob("*.gguf"))
-        if found:
+    for candidate in (Path(name), settings.models_dir / name):
+        if candidate.is_file() and candidate.suffix == ".gguf":
+            return candidate
+        if candidate.is_dir() and (found := sorted(candidate.glob("*.gguf"))):
             return found[0]
     return gguf_path(settings.models_dir)
 
@@ -68,7 +67,7 @@ class LlamaCppGenerator:
 
         template = self._llm.metadata["tokenizer.chat_template"]
         formatter = Jinja2ChatFormatter(template=template, eos_token="", bos_token="")
-        return str(formatter(messages=messages).prompt)
+        return str(formatter(messages=messages).prompt)  # type: ignore[arg-type]
 
     def generate(
         self, prompts: Sequence[str], *, max_new_tokens: int, stop: Sequence[str] = ()

@@ -94,6 +94,33 @@ class UploadResponse(BaseModel):
     failed: list[UploadFailure]
 
 
+class JobFailure(BaseModel):
+    index: int = Field(description="Position of the document in the posted batch.")
+    id: str | None
+    reason: str
+
+
+class JobInfo(BaseModel):
+    """An asynchronous ingestion job; its counts are exactly what has been stored so far."""
+
+    id: str
+    status: Literal["queued", "running", "done"]
+    total: int
+    done: int
+    created: int
+    updated: int
+    unchanged: int
+    failed: int
+    failures: list[JobFailure]
+    created_at: str
+    updated_at: str
+
+
+class JobList(BaseModel):
+    jobs: list[JobInfo]
+    total: int
+
+
 class DocumentInfo(BaseModel):
     id: str
     title: str | None
@@ -142,7 +169,7 @@ class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     query: NonBlank = Field(examples=["Assad precondition normalization Turkey"])
-    top_k: int = Field(5, ge=1, le=50)
+    top_k: int = Field(5, ge=1, le=1000, description="At most QA_MAX_TOP_K (default 50).")
     filters: SearchFilters | None = None
     mode: Literal["hybrid", "dense", "keyword"] = Field(
         "hybrid", description="hybrid = dense + BM25 fused by reciprocal rank (default)."
@@ -176,7 +203,9 @@ class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     question: NonBlank = Field(examples=["What is Assad's precondition for normalizing ties?"])
-    top_k: int = Field(5, ge=1, le=50, description="Chunks retrieved as candidate evidence.")
+    top_k: int = Field(
+        5, ge=1, le=1000, description="Chunks retrieved as evidence; at most QA_MAX_TOP_K (50)."
+    )
     filters: SearchFilters | None = None
     mode: AskMode = Field(
         "auto",
@@ -244,7 +273,9 @@ class SummarizeRequest(BaseModel):
     )
     query: NonBlank | None = Field(None, description="Summarize the articles this query finds.")
     filters: SearchFilters | None = Field(None, description="With query only.")
-    top_k: int = Field(5, ge=1, le=50, description="With query: chunks retrieved.")
+    top_k: int = Field(
+        5, ge=1, le=1000, description="With query: chunks retrieved; at most QA_MAX_TOP_K (50)."
+    )
     text: NonBlank | None = Field(None, description="Ad-hoc text (not stored).")
     max_sentences: int = Field(3, ge=1, le=20)
     mode: Literal["auto", "extractive", "abstractive"] = Field(
@@ -307,5 +338,8 @@ class Readiness(BaseModel):
     status: Literal["ready", "starting", "failed"]
     documents: int | None = None
     chunks: int | None = None
+    index: dict[str, Any] | None = Field(
+        None, description="Vector index kind and size, BM25 size: they equal `chunks` when in step."
+    )
     models: dict[str, str | None] | None = None
     detail: str | None = None

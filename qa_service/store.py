@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -48,9 +48,26 @@ CREATE TABLE IF NOT EXISTS chunks (
     vector BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    total INTEGER NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0,
+    created INTEGER NOT NULL DEFAULT 0,
+    updated INTEGER NOT NULL DEFAULT 0,
+    unchanged INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0,
+    failures TEXT NOT NULL DEFAULT '[]',
+    payload TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
 """
 
 SCHEMA_VERSION = "1"
+
+#: A function run inside a write transaction.
+TxHook = Callable[[sqlite3.Connection], None]
 
 
 def now_iso() -> str:
@@ -119,6 +136,18 @@ class Filters:
             and self.published_after is None
             and self.published_before is None
         )
+
+
+_JOB_COLUMNS = (
+    "id", "status", "total", "done", "created", "updated", "unchanged", "failed", "failures",
+    "created_at", "updated_at",
+)  # fmt: skip
+
+
+def _job(row: sqlite3.Row) -> dict[str, Any]:
+    job = dict(row)
+    job["failures"] = json.loads(job["failures"])
+    return job
 
 
 _DOC_COLUMNS = (
@@ -239,8 +268,14 @@ class SQLiteStore:
         with self._lock:
             return int(self._conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
 
-    def write(self, writes: Sequence[DocumentWrite]) -> tuple[list[int], list[int]]:
-        """Apply all writes in one transaction; returns (removed chunk ids, added chunk ids)."""
+    def write(
+        self, writes: Sequence[DocumentWrite], after: TxHook | None = None
+    ) -> tuple[list[int], list[int]]:
+        """Apply all writes in one transaction; returns (removed chunk ids, added chunk ids).
+
+        ``after`` runs last inside the same transaction (a job records its progress there, so
+        the progress and the documents it counts are committed together or not at all).
+        """
         removed: list[int] = []
         added: list[int] = []
         with self._tx() as c:
@@ -283,6 +318,8 @@ class SQLiteStore:
                     )
                     assert cur.lastrowid is not None
                     added.append(cur.lastrowid)
+            if after is not None:
+                after(c)
         return removed, added
 
     def delete_document(self, doc_id: str) -> list[int] | None:
@@ -294,6 +331,44 @@ class SQLiteStore:
             c.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
             c.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
         return ids
+
+    # --- ingestion jobs -----------------------------------------------------------------------
+    def in_transaction(self, hook: TxHook) -> None:
+        with self._tx() as c:
+            hook(c)
+
+    def create_job(self, job_id: str, payload: str, total: int) -> None:
+        now = now_iso()
+        with self._tx() as c:
+            c.execute(
+                "INSERT INTO jobs (id, status, total, payload, created_at, updated_at)"
+                " VALUES (?, 'queued', ?, ?, ?, ?)",
+                (job_id, total, payload, now, now),
+            )
+
+    def get_job(self, job_id: str, with_payload: bool = False) -> dict[str, Any] | None:
+        cols = "*" if with_payload else ", ".join(_JOB_COLUMNS)
+        with self._lock:
+            row = self._conn.execute(f"SELECT {cols} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return None if row is None else _job(row)
+
+    def list_jobs(self, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+        with self._lock:
+            total = int(self._conn.execute("SELECT COUNT(*) FROM jobs").fetchone()[0])
+            rows = self._conn.execute(
+                f"SELECT {', '.join(_JOB_COLUMNS)} FROM jobs ORDER BY created_at DESC, rowid DESC"
+                " LIMIT ? OFFSET ?",
+                (limit, offset),
+            ).fetchall()
+        return [_job(r) for r in rows], total
+
+    def next_job(self) -> dict[str, Any] | None:
+        """The oldest job not finished (queued, or running when the process died)."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT * FROM jobs WHERE status IN ('queued', 'running') ORDER BY rowid LIMIT 1"
+            ).fetchone()
+        return None if row is None else _job(row)
 
     # --- chunks -------------------------------------------------------------------------------
     def chunk_rows(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRow]:

@@ -96,6 +96,8 @@ def write_results(name: str, payload: dict[str, Any]) -> Path:
 
 def table(headers: list[str], rows: list[list[Any]]) -> str:
     def cell(v: Any) -> str:
+        if v is None:
+            return "-"
         return (
             f"{v:.3g}"
             if isinstance(v, float) and abs(v) < 1

@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -20,9 +21,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .. import __version__
 from ..config import Settings, get_settings
 from ..errors import QAServiceError
+from ..observability import RequestContextMiddleware
 from ..schemas import Problem
 from ..service import Models, QAService, load_models
-from .routes import ask, documents, health, openai, search, summaries
+from .routes import ask, documents, health, jobs, openai, search, summaries
 from .routes.openai import openai_error_body
 
 log = logging.getLogger(__name__)
@@ -226,6 +228,68 @@ class BodyLimitMiddleware:
         await self.app(scope, replay, send)
 
 
+_ERROR_CODES = {
+    "400": "Bad request (body not UTF-8 / not JSON)",
+    "401": "Missing or unknown API key",
+    "403": "Read-only API key",
+    "404": "Not found",
+    "413": "Request body too large",
+    "422": "Invalid input",
+    "503": "Not ready or overloaded (see Retry-After)",
+}
+
+
+def _install_openapi(app: FastAPI) -> None:
+    """Document every error response with the body it really has: RFC 9457 problems
+    (``application/problem+json``), or OpenAI's error object under ``/v1``."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components["Problem"] = Problem.model_json_schema(
+            ref_template="#/components/schemas/{model}"
+        )
+        components["OpenAIError"] = {
+            "type": "object",
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "properties": {
+                        "message": {"type": "string"},
+                        "type": {"type": "string"},
+                        "param": {"type": ["string", "null"]},
+                        "code": {"type": ["string", "null"]},
+                    },
+                    "required": ["message", "type"],
+                }
+            },
+            "required": ["error"],
+        }
+        for path, operations in schema.get("paths", {}).items():
+            if path.startswith("/v1/"):
+                content = {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/OpenAIError"}}
+                }
+            else:
+                content = {
+                    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+                }
+            for op in operations.values():
+                responses = op.setdefault("responses", {})
+                for code, description in _ERROR_CODES.items():
+                    responses[code] = {"description": description, "content": content}
+        for name in ("HTTPValidationError", "ValidationError"):
+            components.pop(name, None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(settings: Settings | None = None, *, models: Models | None = None) -> FastAPI:
     """Build the application.
 
@@ -275,16 +339,15 @@ def create_app(settings: Settings | None = None, *, models: Models | None = None
             "on local models. Errors use RFC 9457 problem details."
         ),
         lifespan=lifespan,
-        responses={
-            422: {"model": Problem, "description": "Invalid input"},
-            503: {"model": Problem, "description": "Not ready or overloaded"},
-        },
     )
     app.state.settings = settings
     install_error_handlers(app)
+    _install_openapi(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(RequestContextMiddleware)  # outermost: ids and metrics for everything
     app.include_router(health.router)
     app.include_router(documents.router)
+    app.include_router(jobs.router)
     app.include_router(search.router)
     app.include_router(ask.router)
     app.include_router(summaries.router)

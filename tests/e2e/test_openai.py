@@ -133,3 +133,33 @@ def test_api_key_is_required(server):
         bad.models.list()
     body = info.value.body
     assert isinstance(body, dict) and body["code"] == "invalid_api_key"
+
+
+def test_a_client_leaving_a_stream_frees_the_generator(models, seed_text, tmp_path):
+    """Closing a streamed answer stops the generation at once: the next one does not wait."""
+    import time
+
+    from qa_service.generation import LimitedGenerator
+    from qa_service.service import Models
+    from tests.conftest import ScriptedGenerator
+
+    class Slow(ScriptedGenerator):
+        def stream(self, prompt, *, max_new_tokens, stop=()):
+            for word in super().stream(prompt, max_new_tokens=max_new_tokens, stop=stop):
+                time.sleep(0.3)
+                yield word
+
+    reply = "the withdrawal of Turkish military forces from northern Syria " * 4 + "\n"
+    generator = LimitedGenerator(Slow(reply), workers=1, queue=0, timeout_s=1)
+    app = create_app(make_settings(tmp_path / "data"), models=Models(models.embedder, generator))
+    with live_server(app) as url:
+        httpx.post(f"{url}/documents", json={"documents": [{"id": "s", "text": seed_text}]})
+        payload = {"question": PRECONDITION, "mode": "generative", "stream": True}
+        with httpx.stream("POST", f"{url}/ask", json=payload, timeout=30) as r:
+            for line in r.iter_lines():
+                if line.startswith("event: delta"):
+                    break  # the client leaves mid-answer
+        time.sleep(1.5)
+        r = httpx.post(f"{url}/ask", json={**payload, "stream": False}, timeout=60)
+        assert r.status_code == 200, r.text
+        assert r.json()["grounding"] == "generated"

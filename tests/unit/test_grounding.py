@@ -63,3 +63,36 @@ def test_markers_go_before_the_final_period_and_connectives_are_trimmed():
 def test_cut_at_stop():
     assert cut_at_stop("12 miles\n\nSources:", ["\n\n", "\nQuestion:"]) == ("12 miles", True)
     assert cut_at_stop("no stop here", ["\n\n"]) == ("no stop here", False)
+
+
+def test_generation_is_bounded_and_refuses_beyond_the_queue():
+    import threading
+
+    from qa_service.errors import Overloaded
+    from qa_service.generation import LimitedGenerator
+    from tests.conftest import ScriptedGenerator
+
+    release = threading.Event()
+
+    class Slow(ScriptedGenerator):
+        def stream(self, prompt, *, max_new_tokens, stop=()):
+            release.wait(5)
+            yield from super().stream(prompt, max_new_tokens=max_new_tokens, stop=stop)
+
+    gen = LimitedGenerator(Slow("ok"), workers=1, queue=1, timeout_s=5)
+    results: list[str] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(gen.generate(["p"], max_new_tokens=4)[0]))
+        for _ in range(2)
+    ]
+    for t in threads:
+        t.start()
+    import time
+
+    time.sleep(0.2)  # one runs, one waits: the third is refused at once
+    with pytest.raises(Overloaded):
+        gen.generate(["p"], max_new_tokens=4)
+    release.set()
+    for t in threads:
+        t.join()
+    assert results == ["ok", "ok"]

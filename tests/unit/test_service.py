@@ -87,3 +87,39 @@ def test_failed_batch_stores_nothing(tmp_path, fake_models):
         svc.ingest([doc(1), doc(2, "x" * 101)])
     assert svc.store.count_documents() == 0 and svc.retriever.vectors.size == 0
     svc.close()
+
+
+def test_large_collection_switches_to_ivf_and_honours_deletes(tmp_path, fake_models):
+    settings = make_settings(tmp_path, ann_threshold=40)
+    svc = QAService(settings, fake_models)
+    kinds = [svc.retriever.vectors.kind]
+    svc.ingest([doc(i, f"Report {i} on the harbour of town{i}.") for i in range(60)])
+    svc.retriever.wait_idle()
+    kinds.append(svc.retriever.vectors.kind)
+    assert kinds == ["flat", "ivf"] and index_matches_store(svc)
+    assert svc.search("harbour of town7", 1)[0].doc_id == "d7"
+    svc.delete_document("d7")
+    assert all(h.doc_id != "d7" for h in svc.search("harbour of town7", 50))
+    svc.close()
+    again = QAService(settings, fake_models)  # the IVF file is reloaded, not rebuilt
+    assert again.retriever.vectors.kind == "ivf" and index_matches_store(again)
+    assert all(h.doc_id != "d7" for h in again.search("harbour of town7", 50))
+    again.close()
+
+
+def test_bm25_main_index_is_rebuilt_in_the_background(tmp_path, fake_models, monkeypatch):
+    from qa_service.lexical import LexicalIndex
+
+    monkeypatch.setattr(LexicalIndex, "REBUILD_MIN_CHURN", 5)
+    svc = QAService(make_settings(tmp_path), fake_models)
+    svc.ingest([doc(i, f"Zeppelin number {i} landed.") for i in range(3)])
+    # read-your-writes through the delta, before any rebuild
+    assert {h.doc_id for h in svc.search("zeppelin", 10, mode="keyword")} == {"d0", "d1", "d2"}
+    svc.ingest([doc(i, f"Zeppelin number {i} landed.") for i in range(3, 12)])
+    svc.retriever.wait_idle()
+    lexical = svc.retriever.lexical
+    assert len(lexical.main.ids) == 12 and not lexical.added and not lexical.removed
+    svc.delete_document("d4")
+    hits = {h.doc_id for h in svc.search("zeppelin", 20, mode="keyword")}
+    assert "d4" not in hits and len(hits) == 11
+    svc.close()

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from typing import Any
 
 from fastapi import APIRouter
 from sse_starlette import EventSourceResponse
 
 from ...answering import Draft
 from ...errors import QAServiceError
+from ...observability import MODEL_LATENCY
 from ...schemas import AskRequest, AskResponse
 from ..deps import ReadAccess, ServiceDep
+from ..streaming import event_stream, problem_event, sse
 
 router = APIRouter(dependencies=[ReadAccess], tags=["answers"])
 
@@ -27,27 +27,18 @@ _STREAM_DOC = {
 }
 
 
-def sse(event: str, data: Any) -> dict[str, str]:
-    return {"event": event, "data": json.dumps(data, ensure_ascii=False)}
-
-
-def problem_event(error: QAServiceError) -> dict[str, str]:
-    return sse(
-        "error",
-        {
-            "type": f"/problems/{error.slug}",
-            "title": error.title,
-            "status": error.status,
-            "detail": error.detail,
-        },
-    )
+def observed(response: AskResponse) -> AskResponse:
+    for stage in ("retrieve", "generate"):
+        if response.timings_ms.get(stage):
+            MODEL_LATENCY.labels(stage).observe(response.timings_ms[stage] / 1000)
+    return response
 
 
 @router.post("/ask", response_model=AskResponse, responses=_STREAM_DOC)  # type: ignore[arg-type]
 def ask(body: AskRequest, service: ServiceDep) -> AskResponse | EventSourceResponse:
     """Answer from the articles with sentence-level citations, or say they don't cover it."""
     if not body.stream:
-        return service.ask(body.question, body.top_k, body.filters, body.mode)
+        return observed(service.ask(body.question, body.top_k, body.filters, body.mode))
     draft = Draft()
     events = service.ask_events(body.question, body.top_k, body.filters, body.mode, draft)
 
@@ -55,10 +46,10 @@ def ask(body: AskRequest, service: ServiceDep) -> AskResponse | EventSourceRespo
         try:
             for kind, text in events:
                 yield sse(kind, {"text": text} if kind == "delta" else {"reason": text})
-            response = service.finish_answer(draft)
+            response = observed(service.finish_answer(draft))
             yield sse("citations", response.model_dump())
             yield sse("done", {"timings_ms": response.timings_ms})
         except QAServiceError as e:
             yield problem_event(e)
 
-    return EventSourceResponse(stream())
+    return event_stream(stream())

@@ -5,16 +5,46 @@ from __future__ import annotations
 from fastapi import APIRouter, File, Query, Response, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
-from ...schemas import DocumentDetail, DocumentList, IngestRequest, IngestResponse, UploadResponse
+from ...observability import INGESTED
+from ...schemas import (
+    DocumentDetail,
+    DocumentList,
+    IngestRequest,
+    IngestResponse,
+    JobInfo,
+    UploadResponse,
+)
 from ..deps import AdminAccess, ReadAccess, ServiceDep
 
 router = APIRouter(prefix="/documents", tags=["documents"])
 
 
-@router.post("", response_model=IngestResponse, dependencies=[AdminAccess])
-def ingest_documents(body: IngestRequest, service: ServiceDep) -> IngestResponse:
+@router.post(
+    "",
+    response_model=IngestResponse | JobInfo,
+    dependencies=[AdminAccess],
+    responses={202: {"model": JobInfo, "description": "With `?async=true`: the job accepted."}},
+)
+def ingest_documents(
+    body: IngestRequest,
+    service: ServiceDep,
+    response: Response,
+    run_async: bool = Query(
+        False,
+        alias="async",
+        description="Queue the batch as a job (202; follow GET /jobs/{id}) instead of waiting.",
+    ),
+) -> IngestResponse | JobInfo:
     """Create or update documents; unchanged ones cost nothing. Searchable when this returns."""
-    return IngestResponse(documents=service.ingest(body.documents))
+    if run_async:
+        job = service.submit_job(body.documents)
+        response.status_code = status.HTTP_202_ACCEPTED
+        response.headers["Location"] = f"/jobs/{job.id}"
+        return job
+    results = service.ingest(body.documents)
+    for r in results:
+        INGESTED.labels(r.status).inc()
+    return IngestResponse(documents=results)
 
 
 @router.post("/files", response_model=UploadResponse, dependencies=[AdminAccess])
@@ -24,7 +54,11 @@ async def upload_documents(
 ) -> UploadResponse:
     """Ingest uploaded files like `qa-service ingest`; a bad file is reported, not fatal."""
     contents = [(f.filename or "upload", await f.read()) for f in files]
-    return await run_in_threadpool(service.ingest_files, contents)
+    response = await run_in_threadpool(service.ingest_files, contents)
+    for r in response.documents:
+        INGESTED.labels(r.status).inc()
+    INGESTED.labels("failed").inc(len(response.failed))
+    return response
 
 
 @router.get("", response_model=DocumentList, dependencies=[ReadAccess])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +11,7 @@ from sse_starlette import EventSourceResponse
 from ...chat import ChatCompletion, ChatRequest, list_models
 from ...errors import QAServiceError
 from ..deps import ReadAccess, ServiceDep
+from ..streaming import event_stream, sse
 
 router = APIRouter(prefix="/v1", dependencies=[ReadAccess], tags=["openai"])
 
@@ -44,10 +44,9 @@ def chat_completions(
     def stream() -> Iterator[dict[str, str]]:
         try:
             for chunk in completion.chunks():
-                yield {"data": json.dumps(chunk, ensure_ascii=False)}
+                yield sse(None, chunk)
         except QAServiceError as e:
-            body = openai_error_body(e.status, e.detail, None, e.slug)
-            yield {"data": json.dumps(body)}
-        yield {"data": "[DONE]"}
+            yield sse(None, openai_error_body(e.status, e.detail, None, e.slug))
+        yield sse(None, "[DONE]")
 
-    return EventSourceResponse(stream())
+    return event_stream(stream())

@@ -11,7 +11,7 @@ from ...errors import QAServiceError
 from ...schemas import SummarizeRequest, SummarizeResponse
 from ...summarizing import Summary
 from ..deps import ReadAccess, ServiceDep
-from .ask import problem_event, sse
+from ..streaming import event_stream, problem_event, sse
 
 router = APIRouter(dependencies=[ReadAccess], tags=["summaries"])
 
@@ -47,4 +47,4 @@ def summarize(
         except QAServiceError as e:
             yield problem_event(e)
 
-    return EventSourceResponse(stream())
+    return event_stream(stream())
