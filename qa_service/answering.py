@@ -26,6 +26,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from .backend import DocumentStore, SearchIndex
 from .chunking import split_sentences
 from .config import Settings
 from .embedding import Embedder
@@ -39,7 +40,6 @@ from .grounding import (
     overlap,
     strip_markers,
 )
-from .retrieval import Retriever
 from .schemas import AskMode, AskResponse, Citation, ModelInfo, RelatedPassage
 from .store import Filters
 
@@ -161,11 +161,13 @@ class Answerer:
         self,
         settings: Settings,
         embedder: Embedder,
-        retriever: Retriever,
+        store: DocumentStore,
+        retriever: SearchIndex,
         generator: Generator | None,
     ) -> None:
         self.settings = settings
         self.embedder = embedder
+        self.store = store
         self.retriever = retriever
         self.generator = generator
         self._cache: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
@@ -476,7 +478,7 @@ class Answerer:
         draft.timings["retrieve"] = (time.perf_counter() - t0) * 1000
         draft.timings["generate"] = 0.0
         if not draft.evidence:
-            empty = self.retriever.store.count_chunks() == 0
+            empty = self.store.count_chunks() == 0
             draft.gate = Gate(False, "no documents" if empty else "no matching passages")
             draft.answer = NO_DOCUMENTS if empty else NOT_IN_ARTICLES
         else:
@@ -546,7 +548,7 @@ class Answerer:
 
     def _check_quotes(self, citations: list[Citation]) -> None:
         """Refuse to return a quote that is not exactly ``document_text[start:end]``."""
-        docs = self.retriever.store.get_documents(sorted({c.doc_id for c in citations}))
+        docs = self.store.get_documents(sorted({c.doc_id for c in citations}))
         for c in citations:
             doc = docs.get(c.doc_id)
             if doc is None or doc.text[c.start : c.end] != c.quote:

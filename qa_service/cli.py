@@ -1,4 +1,4 @@
-"""The ``qa-service`` command line: serve, ingest, ask, summarize, prepare-models."""
+"""The ``qa-service`` command line: serve, ingest, ask, summarize, migrate, prepare-models."""
 
 from __future__ import annotations
 
@@ -64,6 +64,12 @@ def serve(
     host: str | None = typer.Option(None, help="Bind address [env QA_HOST, default 127.0.0.1]"),
     port: int | None = typer.Option(None, help="Port [env QA_PORT, default 8000]"),
     data_dir: Path | None = typer.Option(None, help="Data directory [env QA_DATA_DIR]"),
+    ray: bool = typer.Option(False, "--ray", help="Serve replicas with Ray Serve"),
+    replicas: int = typer.Option(2, min=1, help="Ray Serve replicas (with --ray)"),
+    ray_address: str | None = typer.Option(
+        None, envvar="RAY_ADDRESS", help="Existing Ray cluster (default: a local instance)"
+    ),
+    cpus_per_replica: float = typer.Option(1.0, min=0.1, help="Ray CPUs reserved per replica"),
 ) -> None:
     """Start the HTTP API (OpenAPI docs at /docs)."""
     import uvicorn
@@ -71,6 +77,12 @@ def serve(
     from .api import create_app
 
     settings = _settings(host=host, port=port, data_dir=data_dir)
+    if ray:
+        from .ray_serve import run
+
+        _configure_logging(settings.log_level, settings.log_format)
+        run(settings, replicas, ray_address, cpus_per_replica)
+        return
     _configure_logging(settings.log_level, settings.log_format)
     if not settings.api_keys and not _is_loopback(settings.host):
         log.warning(
@@ -227,6 +239,35 @@ def summarize(
         out.print(f"- {s.text}  [{where}]", markup=False, highlight=False)
     if response.fallback_reason:
         console.print(f"[dim]({response.mode}: {response.fallback_reason})[/dim]")
+
+
+@app.command()
+def migrate(
+    to: str = typer.Option(..., "--to", help="Target backend: milvus or faiss"),
+    data_dir: Path | None = typer.Option(None, help="Data directory [env QA_DATA_DIR]"),
+    milvus_uri: str | None = typer.Option(None, help="Milvus URI [env QA_MILVUS_URI]"),
+) -> None:
+    """Copy every document, chunk and vector into the other backend (no re-embedding)."""
+    from .migrate import migrate as run_migration
+
+    if to not in ("milvus", "faiss"):
+        console.print("[red]--to must be milvus or faiss[/red]")
+        raise typer.Exit(2)
+    settings = _settings(data_dir=data_dir, milvus_uri=milvus_uri)
+    _configure_logging("warning")
+    source = "faiss" if to == "milvus" else "milvus"
+    with Progress(TextColumn("copying"), BarColumn(), MofNCompleteColumn(), console=console) as bar:
+        task = bar.add_task("copy", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        try:
+            n = run_migration(settings, source, to, progress=progress)  # type: ignore[arg-type]
+        except (ValueError, QAServiceError) as e:
+            console.print(f"[red]Cannot migrate:[/red] {e}")
+            raise typer.Exit(1) from e
+    out.print(f"copied {n} documents from {source} to {to}; start with QA_VECTOR_STORE={to}")
 
 
 @app.command("prepare-models")

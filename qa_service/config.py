@@ -36,6 +36,13 @@ class Settings(BaseSettings):
     #: Seconds between background saves of the FAISS file (SQLite is always written at once).
     index_save_interval_s: float = Field(30.0, ge=0)
 
+    #: ``faiss``: SQLite + FAISS + BM25 in this process (default). ``milvus``: a shared Milvus.
+    vector_store: Literal["faiss", "milvus"] = "faiss"
+    #: Milvus Lite file (default ``<data_dir>/milvus.db``) or server URI (``http://host:19530``).
+    milvus_uri: str = ""
+    milvus_token: str = ""
+    #: Prefix of the Milvus collections (documents, document_parts, chunks, meta).
+    milvus_collection: str = Field("qa", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,40}$")
     #: ``auto``: exact ``flat`` search up to ``ann_threshold`` chunks, ``ivf`` beyond.
     index_kind: Literal["auto", "flat", "ivf"] = "auto"
     ann_threshold: int = Field(100_000, ge=1)

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 import sqlite3
 import threading
+import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -30,10 +33,14 @@ class JobRunner:
     """Runs queued jobs one after another on a daemon thread."""
 
     BATCH = 32
+    #: A job a worker stopped renewing for this long is taken over by another worker.
+    LEASE_S = 30.0
 
     def __init__(self, service: QAService) -> None:
         self.service = service
         self.store = service.store
+        #: This process: a job it leased before a restart in the same process is resumed at once.
+        self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="qa-jobs", daemon=True)
@@ -57,7 +64,7 @@ class JobRunner:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                job = self.store.next_job()
+                job = self.store.next_job(self.owner, self.LEASE_S)
             except sqlite3.Error:
                 log.exception("cannot read jobs")
                 job = None
@@ -87,7 +94,7 @@ class JobRunner:
             new["status"] = "done" if new["done"] >= new["total"] else "running"
             c.execute(
                 "UPDATE jobs SET status=?, done=?, created=?, updated=?, unchanged=?, failed=?,"
-                " failures=?, updated_at=? WHERE id=?",
+                " failures=?, updated_at=?, lease_until=? WHERE id=?",
                 (
                     new["status"],
                     new["done"],
@@ -97,6 +104,7 @@ class JobRunner:
                     new["failed"],
                     json.dumps(new["failures"]),
                     now_iso(),
+                    time.time() + self.LEASE_S,
                     job["id"],
                 ),
             )

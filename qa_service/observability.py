@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import socket
 import time
 import uuid
 from collections.abc import Sequence
@@ -26,6 +28,8 @@ request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+#: Which process answered (host and pid): tells replicas apart behind a load balancer.
+_SERVED_BY = f"{socket.gethostname()}:{os.getpid()}".encode()
 
 HTTP_REQUESTS = Counter(
     "qa_http_requests_total", "HTTP requests by route and status.", ["method", "route", "status"]
@@ -120,7 +124,9 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message.setdefault("headers", []).append((b"x-request-id", rid.encode()))
+                headers = message.setdefault("headers", [])
+                headers.append((b"x-request-id", rid.encode()))
+                headers.append((b"x-served-by", _SERVED_BY))
             await send(message)
 
         try:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -227,6 +227,14 @@ class Retriever:
             self._dirty = False
             self._last_save = time.monotonic()
 
+    def status(self) -> dict[str, Any]:
+        with self.lock:
+            return {
+                "kind": self.vectors.kind,
+                "vectors": self.vectors.size,
+                "keyword_chunks": self.lexical.size,
+            }
+
     def idf(self, stems: set[str] | frozenset[str]) -> dict[str, float]:
         """Inverse document frequency of stemmed terms over the indexed chunks."""
         with self.lock:
@@ -253,23 +261,34 @@ class Retriever:
                     return []
             dense = self.vectors.search(query_vector, depth, allowed) if mode != "keyword" else []
             keyword = self.lexical.search(query, depth, allowed) if mode != "dense" else []
-            fused = self._fuse(dense, keyword)
+            fused = rrf_fuse([dense, keyword], self._rrf_k)
             rows = self.store.chunk_rows([cid for cid, _ in fused[: top_k * 2]])
-        dense_scores = dict(dense)
-        keyword_scores = dict(keyword)
-        best = 2.0 / (self._rrf_k + 1) if mode == "hybrid" else 1.0 / (self._rrf_k + 1)
-        hits = [
-            Hit(rows[cid], min(1.0, score / best), dense_scores.get(cid), keyword_scores.get(cid))
-            for cid, score in fused
-            if cid in rows  # a chunk deleted by another process since the index last synced
-        ]
-        return hits[:top_k]
+        return make_hits(fused, rows, dense, keyword, mode, self._rrf_k)[:top_k]
 
-    def _fuse(
-        self, dense: list[tuple[int, float]], keyword: list[tuple[int, float]]
-    ) -> list[tuple[int, float]]:
-        scores: dict[int, float] = {}
-        for ranking in (dense, keyword):
-            for rank, (cid, _) in enumerate(ranking):
-                scores[cid] = scores.get(cid, 0.0) + 1.0 / (self._rrf_k + rank + 1)
-        return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+
+def rrf_fuse(rankings: list[list[tuple[int, float]]], k: int) -> list[tuple[int, float]]:
+    """Reciprocal rank fusion: each ranking adds 1 / (k + rank) to a chunk's score."""
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, (cid, _) in enumerate(ranking):
+            scores[cid] = scores.get(cid, 0.0) + 1.0 / (k + rank + 1)
+    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def make_hits(
+    fused: list[tuple[int, float]],
+    rows: dict[int, ChunkRow],
+    dense: list[tuple[int, float]],
+    keyword: list[tuple[int, float]],
+    mode: SearchMode,
+    k: int,
+) -> list[Hit]:
+    """Hits for the fused ranking, scores scaled to [0, 1] (1 = first for every retriever);
+    chunks missing from ``rows`` (deleted meanwhile) are dropped."""
+    dense_scores, keyword_scores = dict(dense), dict(keyword)
+    best = (2.0 if mode == "hybrid" else 1.0) / (k + 1)
+    return [
+        Hit(rows[cid], min(1.0, score / best), dense_scores.get(cid), keyword_scores.get(cid))
+        for cid, score in fused
+        if cid in rows
+    ]

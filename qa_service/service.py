@@ -15,6 +15,7 @@ import numpy as np
 
 from . import __version__
 from .answering import Answerer, Draft
+from .backend import DocumentStore, SearchIndex
 from .chunking import Chunk, chunk_text
 from .config import Settings
 from .embedding import Embedder, SentenceTransformerEmbedder, Vectors
@@ -141,16 +142,36 @@ class QAService:
         self.settings = settings
         self.models = models
         self.embedder = models.embedder
-        self.store = SQLiteStore(settings.db_path)
         self._ingest_lock = threading.Lock()
         self.chunk_tokens = min(
             settings.chunk_tokens,
             self.embedder.max_tokens - (_TITLE_TOKENS if settings.embed_titles else 0),
         )
         self.chunk_overlap = min(settings.chunk_overlap_tokens, self.chunk_tokens // 2)
-        self._reindex_if_config_changed()
-        self.retriever = Retriever(
-            self.store,
+        self.store: DocumentStore
+        self.retriever: SearchIndex
+        if settings.vector_store == "milvus":
+            from .milvus import MilvusSearch, MilvusStore
+
+            milvus = MilvusStore(settings, self.embedder.dim)
+            self.store = milvus
+            self._reindex_if_config_changed()
+            self.retriever = MilvusSearch(milvus, rrf_k=settings.rrf_k)
+        else:
+            sqlite = SQLiteStore(settings.db_path)
+            self.store = sqlite
+            self._reindex_if_config_changed()
+            self.retriever = self._faiss_retriever(sqlite)
+        self.answerer = Answerer(
+            settings, self.embedder, self.store, self.retriever, models.generator
+        )
+        self.summarizer = Summarizer(self.embedder, models.generator)
+        self.jobs = JobRunner(self)
+
+    def _faiss_retriever(self, store: SQLiteStore) -> Retriever:
+        settings = self.settings
+        return Retriever(
+            store,
             dim=self.embedder.dim,
             signature=self.embedder.name,
             index_path=settings.index_path,
@@ -161,9 +182,6 @@ class QAService:
             ann_threshold=settings.ann_threshold,
             nprobe=settings.ivf_nprobe,
         )
-        self.answerer = Answerer(settings, self.embedder, self.retriever, models.generator)
-        self.summarizer = Summarizer(self.embedder, models.generator)
-        self.jobs = JobRunner(self)
 
     def close(self) -> None:
         self.jobs.close()
@@ -596,13 +614,7 @@ class QAService:
 
     # --- status -------------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
-        r = self.retriever
-        with r.lock:
-            index = {
-                "kind": r.vectors.kind,
-                "vectors": r.vectors.size,
-                "keyword_chunks": r.lexical.size,
-            }
+        index = self.retriever.status()
         return {
             "documents": self.store.count_documents(),
             "chunks": self.store.count_chunks(),

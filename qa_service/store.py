@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -59,6 +60,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     failed INTEGER NOT NULL DEFAULT 0,
     failures TEXT NOT NULL DEFAULT '[]',
     payload TEXT NOT NULL,
+    owner TEXT,
+    lease_until REAL,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
@@ -146,6 +149,8 @@ _JOB_COLUMNS = (
 
 def _job(row: sqlite3.Row) -> dict[str, Any]:
     job = dict(row)
+    job.pop("owner", None)
+    job.pop("lease_until", None)
     job["failures"] = json.loads(job["failures"])
     return job
 
@@ -198,6 +203,10 @@ class SQLiteStore:
         except sqlite3.DatabaseError as e:
             raise StorageError(f"Cannot open the database at {path}: {e}") from e
         self._lock = threading.RLock()
+        columns = {r[1] for r in self._conn.execute("PRAGMA table_info(jobs)")}
+        for column, kind in (("owner", "TEXT"), ("lease_until", "REAL")):
+            if column not in columns:  # a database from before job leases
+                self._conn.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
         if self.get_meta("schema_version") is None:
             self.set_meta("schema_version", SCHEMA_VERSION)
 
@@ -362,13 +371,44 @@ class SQLiteStore:
             ).fetchall()
         return [_job(r) for r in rows], total
 
-    def next_job(self) -> dict[str, Any] | None:
-        """The oldest job not finished (queued, or running when the process died)."""
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT * FROM jobs WHERE status IN ('queued', 'running') ORDER BY rowid LIMIT 1"
+    def next_job(self, owner: str, lease_s: float) -> dict[str, Any] | None:
+        """Claim the oldest unfinished job that no other live worker holds.
+
+        Several processes may share this database (replicas on one machine): a job is leased to
+        one worker, which renews the lease with every batch; if it dies, another worker takes
+        the job over once the lease has run out.
+        """
+        now = time.time()
+        with self._tx() as c:
+            row = c.execute(
+                "SELECT * FROM jobs WHERE status IN ('queued', 'running')"
+                " AND (owner IS NULL OR owner = ? OR lease_until < ?) ORDER BY rowid LIMIT 1",
+                (owner, now),
             ).fetchone()
-        return None if row is None else _job(row)
+            if row is None:
+                return None
+            c.execute(
+                "UPDATE jobs SET owner = ?, lease_until = ? WHERE id = ?",
+                (owner, now + lease_s, row["id"]),
+            )
+        return _job(row)
+
+    def export_chunks(self, doc_ids: Sequence[str]) -> dict[str, list[NewChunk]]:
+        """Each document's chunks with their vectors (to copy them into another store)."""
+        out: dict[str, list[NewChunk]] = {d: [] for d in doc_ids}
+        with self._lock:
+            for i in range(0, len(doc_ids), 500):
+                part = list(doc_ids[i : i + 500])
+                marks = ",".join("?" * len(part))
+                rows = self._conn.execute(
+                    'SELECT doc_id, ord, start, "end", vector FROM chunks'
+                    f" WHERE doc_id IN ({marks}) ORDER BY doc_id, ord",
+                    part,
+                ).fetchall()
+                for r in rows:
+                    vec = np.frombuffer(r[4], dtype=np.float32)
+                    out[r[0]].append(NewChunk(r[1], r[2], r[3], vec))
+        return out
 
     # --- chunks -------------------------------------------------------------------------------
     def chunk_rows(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRow]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from qa_service.api import create_app
+from tests.api.conftest import faiss_only
 
 QUERY = "Assad precondition normalization Turkey"
 
@@ -111,6 +112,7 @@ def test_restart_keeps_everything(settings, models, seed_text: str):
 
 
 def test_missing_or_corrupt_index_file_is_rebuilt(settings, models, seed_text: str):
+    faiss_only(settings)
     with TestClient(create_app(settings, models=models)) as c:
         ingest(c, {"id": "syria", "text": seed_text})
         before = c.post("/search", json={"query": QUERY}).json()

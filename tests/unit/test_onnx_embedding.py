@@ -111,7 +111,7 @@ def test_service_ingests_and_searches_with_onnx(
     svc.close()
     # Switching back to torch re-embeds everything: the two backends' vectors never mix.
     again = QAService(settings, models)
-    assert again.retriever.vectors.size == res.chunks
+    assert again.retriever.status()["vectors"] == res.chunks
     assert again.search("Assad precondition normalization Turkey", 1)[0].doc_id == "syria"
     again.close()
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from qa_service.retrieval import Retriever
 from qa_service.schemas import DocumentIn
 from qa_service.service import QAService
+from qa_service.store import SQLiteStore
 from tests.conftest import FakeEmbedder, make_settings
 
 
@@ -13,9 +15,19 @@ def doc(i: int, text: str | None = None, **kw) -> DocumentIn:
     return DocumentIn(id=f"d{i}", text=text or f"Story {i} about harbour number {i}.", **kw)
 
 
+def faiss_of(svc: QAService) -> Retriever:
+    assert isinstance(svc.retriever, Retriever)
+    return svc.retriever
+
+
+def sqlite_of(svc: QAService) -> SQLiteStore:
+    assert isinstance(svc.store, SQLiteStore)
+    return svc.store
+
+
 def index_matches_store(svc: QAService) -> bool:
-    ids = np.sort(svc.retriever.vectors.ids())
-    return np.array_equal(ids, svc.store.chunk_ids())
+    ids = np.sort(faiss_of(svc).vectors.ids())
+    return np.array_equal(ids, sqlite_of(svc).chunk_ids())
 
 
 def test_writes_by_another_process_are_seen(tmp_path, fake_models):
@@ -36,10 +48,10 @@ def test_index_file_behind_the_database_is_caught_up(tmp_path, fake_models):
     settings = make_settings(tmp_path, index_save_interval_s=3600)
     svc = QAService(settings, fake_models)
     svc.ingest([doc(1)])
-    svc.retriever.save()
+    faiss_of(svc).save()
     svc.ingest([doc(2), doc(3)])  # not saved to the index file (interval not reached)
     svc.delete_document("d1")
-    svc.store.close()  # a crash: no final save
+    sqlite_of(svc).close()  # a crash: no final save
     again = QAService(settings, fake_models)
     assert index_matches_store(again)
     assert {h.doc_id for h in again.search("harbour", 10)} == {"d2", "d3"}
@@ -59,7 +71,7 @@ def test_changing_the_embedder_re_embeds_everything(tmp_path, fake_models):
     from qa_service.service import Models
 
     again = QAService(settings, Models(embedder=Other()))
-    assert again.retriever.vectors.dim == 32 and again.retriever.vectors.size == 2
+    assert faiss_of(again).vectors.dim == 32 and faiss_of(again).vectors.size == 2
     assert index_matches_store(again)
     assert {h.doc_id for h in again.search("harbour", 5)} == {"d1", "d2"}
     again.close()
@@ -68,11 +80,11 @@ def test_changing_the_embedder_re_embeds_everything(tmp_path, fake_models):
 def test_title_change_re_embeds_but_source_change_does_not(tmp_path, fake_models):
     svc = QAService(make_settings(tmp_path), fake_models)
     svc.ingest([doc(1, title="Old")])
-    chunk_ids = svc.store.chunk_ids().tolist()
+    chunk_ids = sqlite_of(svc).chunk_ids().tolist()
     assert svc.ingest([doc(1, title="Old", source="AP")])[0].status == "updated"
-    assert svc.store.chunk_ids().tolist() == chunk_ids
+    assert sqlite_of(svc).chunk_ids().tolist() == chunk_ids
     assert svc.ingest([doc(1, title="New", source="AP")])[0].status == "updated"
-    assert svc.store.chunk_ids().tolist() != chunk_ids
+    assert sqlite_of(svc).chunk_ids().tolist() != chunk_ids
     assert index_matches_store(svc)
     svc.close()
 
@@ -85,24 +97,24 @@ def test_failed_batch_stores_nothing(tmp_path, fake_models):
 
     with pytest.raises(LimitExceeded):
         svc.ingest([doc(1), doc(2, "x" * 101)])
-    assert svc.store.count_documents() == 0 and svc.retriever.vectors.size == 0
+    assert svc.store.count_documents() == 0 and faiss_of(svc).vectors.size == 0
     svc.close()
 
 
 def test_large_collection_switches_to_ivf_and_honours_deletes(tmp_path, fake_models):
     settings = make_settings(tmp_path, ann_threshold=40)
     svc = QAService(settings, fake_models)
-    kinds = [svc.retriever.vectors.kind]
+    kinds = [faiss_of(svc).vectors.kind]
     svc.ingest([doc(i, f"Report {i} on the harbour of town{i}.") for i in range(60)])
-    svc.retriever.wait_idle()
-    kinds.append(svc.retriever.vectors.kind)
+    faiss_of(svc).wait_idle()
+    kinds.append(faiss_of(svc).vectors.kind)
     assert kinds == ["flat", "ivf"] and index_matches_store(svc)
     assert svc.search("harbour of town7", 1)[0].doc_id == "d7"
     svc.delete_document("d7")
     assert all(h.doc_id != "d7" for h in svc.search("harbour of town7", 50))
     svc.close()
     again = QAService(settings, fake_models)  # the IVF file is reloaded, not rebuilt
-    assert again.retriever.vectors.kind == "ivf" and index_matches_store(again)
+    assert faiss_of(again).vectors.kind == "ivf" and index_matches_store(again)
     assert all(h.doc_id != "d7" for h in again.search("harbour of town7", 50))
     again.close()
 
@@ -116,8 +128,8 @@ def test_bm25_main_index_is_rebuilt_in_the_background(tmp_path, fake_models, mon
     # read-your-writes through the delta, before any rebuild
     assert {h.doc_id for h in svc.search("zeppelin", 10, mode="keyword")} == {"d0", "d1", "d2"}
     svc.ingest([doc(i, f"Zeppelin number {i} landed.") for i in range(3, 12)])
-    svc.retriever.wait_idle()
-    lexical = svc.retriever.lexical
+    faiss_of(svc).wait_idle()
+    lexical = faiss_of(svc).lexical
     assert len(lexical.main.ids) == 12 and not lexical.added and not lexical.removed
     svc.delete_document("d4")
     hits = {h.doc_id for h in svc.search("zeppelin", 20, mode="keyword")}

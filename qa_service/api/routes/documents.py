@@ -65,7 +65,7 @@ async def upload_documents(
 def list_documents(
     service: ServiceDep,
     limit: int = Query(20, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=2**53),
 ) -> DocumentList:
     """Documents in ingestion order, without their text."""
     return service.list_documents(limit, offset)

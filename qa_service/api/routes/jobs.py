@@ -12,7 +12,9 @@ router = APIRouter(prefix="/jobs", dependencies=[ReadAccess], tags=["documents"]
 
 @router.get("", response_model=JobList)
 def list_jobs(
-    service: ServiceDep, limit: int = Query(20, ge=1, le=1000), offset: int = Query(0, ge=0)
+    service: ServiceDep,
+    limit: int = Query(20, ge=1, le=1000),
+    offset: int = Query(0, ge=0, le=2**53),
 ) -> JobList:
     """Jobs, newest first."""
     return service.list_jobs(limit, offset)
