@@ -6,8 +6,9 @@ import ipaddress
 import logging
 import os
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -16,6 +17,11 @@ from rich.table import Table
 
 from .config import Settings
 from .errors import QAServiceError
+
+if TYPE_CHECKING:
+    from .service import QAService
+
+T = TypeVar("T")
 
 app = typer.Typer(
     help="Question answering and summaries over news articles, with exact citations.",
@@ -48,6 +54,22 @@ def _configure_logging(level: str, fmt: str = "text") -> None:
         hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
     except ImportError:  # pragma: no cover
         pass
+
+
+def _with_service(data_dir: Path | None, call: Callable[[QAService], T]) -> T:
+    """Run one call on a service over ``data_dir``; a service error ends the command (exit 1)."""
+    from .service import QAService, load_models
+
+    settings = _settings(data_dir=data_dir)
+    _configure_logging("warning")
+    service = QAService(settings, load_models(settings))
+    try:
+        return call(service)
+    except QAServiceError as e:
+        console.print(f"[red]{e.title}:[/red] {e.detail}")
+        raise typer.Exit(1) from e
+    finally:
+        service.close()
 
 
 def _is_loopback(host: str) -> bool:
@@ -165,21 +187,13 @@ def ask(
     as_json: bool = typer.Option(False, "--json", help="Print the full response as JSON"),
 ) -> None:
     """Answer a question from the ingested articles and print the cited quotes."""
-    from .service import QAService, load_models
-
     if mode not in ("auto", "extractive", "generative"):
         console.print("[red]--mode must be auto, extractive or generative[/red]")
         raise typer.Exit(2)
-    settings = _settings(data_dir=data_dir)
-    _configure_logging("warning")
-    service = QAService(settings, load_models(settings))
-    try:
-        response = service.ask(question, top_k, None, mode)  # type: ignore[arg-type]
-    except QAServiceError as e:
-        console.print(f"[red]{e.title}:[/red] {e.detail}")
-        raise typer.Exit(1) from e
-    finally:
-        service.close()
+    response = _with_service(
+        data_dir,
+        lambda service: service.ask(question, top_k, None, mode),  # type: ignore[arg-type]
+    )
     if as_json:
         out.print_json(response.model_dump_json())
         return
@@ -204,7 +218,6 @@ def summarize(
 ) -> None:
     """Summarize a stored document, what a query finds, or a text file."""
     from .schemas import SummarizeRequest
-    from .service import QAService, load_models
 
     if (target is None) == (query is None):
         console.print("[red]Give a document id or file, or --query (not both).[/red]")
@@ -221,16 +234,7 @@ def summarize(
     except ValueError as e:
         console.print(f"[red]Invalid request:[/red] {e}")
         raise typer.Exit(2) from e
-    settings = _settings(data_dir=data_dir)
-    _configure_logging("warning")
-    service = QAService(settings, load_models(settings))
-    try:
-        response = service.summarize(request)
-    except QAServiceError as e:
-        console.print(f"[red]{e.title}:[/red] {e.detail}")
-        raise typer.Exit(1) from e
-    finally:
-        service.close()
+    response = _with_service(data_dir, lambda service: service.summarize(request))
     if as_json:
         out.print_json(response.model_dump_json())
         return

@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     generation_queue: int = Field(8, ge=0)
     #: Longest wait for a generation slot before 503.
     generation_timeout_s: float = Field(60.0, gt=0)
+    #: Longest one generation may run; then it stops and the text so far is verified as usual.
+    generation_max_s: float = Field(60.0, gt=0)
     #: ``auto``: bfloat16 on a GPU or a CPU with native bf16 (AVX-512 BF16/AMX), else float32.
     generator_dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     #: ``auto`` picks CUDA when torch sees a GPU, else the CPU.

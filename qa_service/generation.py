@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -85,7 +86,21 @@ def resolve_generator_model(settings: Settings) -> str:
     return name
 
 
-class TransformersGenerator:
+class StreamingGenerator:
+    """``generate`` for backends that implement ``stream``: one code path for both."""
+
+    def stream(
+        self, prompt: str, *, max_new_tokens: int, stop: Sequence[str] = ()
+    ) -> Iterator[str]:
+        raise NotImplementedError
+
+    def generate(
+        self, prompts: Sequence[str], *, max_new_tokens: int, stop: Sequence[str] = ()
+    ) -> list[str]:
+        return ["".join(self.stream(p, max_new_tokens=max_new_tokens, stop=stop)) for p in prompts]
+
+
+class TransformersGenerator(StreamingGenerator):
     """A causal LM through transformers, greedy, one generation at a time per instance."""
 
     def __init__(
@@ -128,11 +143,6 @@ class TransformersGenerator:
         return self._tok(prompt, return_tensors="pt", add_special_tokens=not self.is_chat).to(
             self.device
         )
-
-    def generate(
-        self, prompts: Sequence[str], *, max_new_tokens: int, stop: Sequence[str] = ()
-    ) -> list[str]:
-        return ["".join(self.stream(p, max_new_tokens=max_new_tokens, stop=stop)) for p in prompts]
 
     def stream(
         self, prompt: str, *, max_new_tokens: int, stop: Sequence[str] = ()
@@ -198,12 +208,24 @@ class TransformersGenerator:
             raise ModelError(f"generation failed: {error[0]}") from error[0]
 
 
-class LimitedGenerator:
+class LimitedGenerator(StreamingGenerator):
     """Bounds concurrent generations: ``workers`` run, up to ``queue`` wait (each at most
     ``timeout_s``), and a request beyond that is refused with ``Overloaded`` (HTTP 503 with
-    Retry-After) instead of piling up behind a model that runs one prompt at a time."""
+    Retry-After) instead of piling up behind a model that runs one prompt at a time.
 
-    def __init__(self, inner: Generator, *, workers: int, queue: int, timeout_s: float) -> None:
+    Each generation also runs at most ``max_s`` seconds: then it is stopped and the text so far
+    is returned, to be verified like any other (an unverifiable answer falls back to the
+    extractive one), so no request waits on a slow model without end."""
+
+    def __init__(
+        self,
+        inner: Generator,
+        *,
+        workers: int,
+        queue: int,
+        timeout_s: float,
+        max_s: float = float("inf"),
+    ) -> None:
         self.inner = inner
         self.name = inner.name
         self.is_chat = inner.is_chat
@@ -211,14 +233,10 @@ class LimitedGenerator:
         self._slots = threading.BoundedSemaphore(workers)
         self._admitted = threading.BoundedSemaphore(workers + queue)
         self._timeout_s = timeout_s
+        self._max_s = max_s
 
     def apply_chat_template(self, messages: list[dict[str, str]]) -> str:
         return self.inner.apply_chat_template(messages)
-
-    def generate(
-        self, prompts: Sequence[str], *, max_new_tokens: int, stop: Sequence[str] = ()
-    ) -> list[str]:
-        return ["".join(self.stream(p, max_new_tokens=max_new_tokens, stop=stop)) for p in prompts]
 
     def stream(
         self, prompt: str, *, max_new_tokens: int, stop: Sequence[str] = ()
@@ -231,7 +249,18 @@ class LimitedGenerator:
                     f"No generator slot within {self._timeout_s:.0f} s; retry shortly."
                 )
             try:
-                yield from self.inner.stream(prompt, max_new_tokens=max_new_tokens, stop=stop)
+                deadline = time.monotonic() + self._max_s
+                pieces = self.inner.stream(prompt, max_new_tokens=max_new_tokens, stop=stop)
+                try:
+                    for piece in pieces:
+                        yield piece
+                        if time.monotonic() > deadline:
+                            log.warning("generation stopped after %.0f s", self._max_s)
+                            break
+                finally:
+                    close = getattr(pieces, "close", None)
+                    if close is not None:
+                        close()  # stops the model at once
             finally:
                 self._slots.release()
         finally:
@@ -259,4 +288,5 @@ def load_generator(settings: Settings) -> Generator | None:
         workers=settings.generation_workers,
         queue=settings.generation_queue,
         timeout_s=settings.generation_timeout_s,
+        max_s=settings.generation_max_s,
     )

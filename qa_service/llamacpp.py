@@ -15,7 +15,7 @@ from typing import Any
 
 from .config import Settings
 from .errors import ModelError
-from .generation import cut_at_stop
+from .generation import StreamingGenerator, cut_at_stop
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def find_gguf(name: str, settings: Settings) -> Path:
     return gguf_path(settings.models_dir)
 
 
-class LlamaCppGenerator:
+class LlamaCppGenerator(StreamingGenerator):
     """Greedy generation with llama-cpp-python; one generation at a time per instance."""
 
     def __init__(self, model: str, *, settings: Settings) -> None:
@@ -68,11 +68,6 @@ class LlamaCppGenerator:
         template = self._llm.metadata["tokenizer.chat_template"]
         formatter = Jinja2ChatFormatter(template=template, eos_token="", bos_token="")
         return str(formatter(messages=messages).prompt)  # type: ignore[arg-type]
-
-    def generate(
-        self, prompts: Sequence[str], *, max_new_tokens: int, stop: Sequence[str] = ()
-    ) -> list[str]:
-        return ["".join(self.stream(p, max_new_tokens=max_new_tokens, stop=stop)) for p in prompts]
 
     def stream(
         self, prompt: str, *, max_new_tokens: int, stop: Sequence[str] = ()

@@ -287,46 +287,36 @@ class MilvusStore:
     def write(
         self, writes: Sequence[DocumentWrite], after: TxHook | None = None
     ) -> tuple[list[int], list[int]]:
-        """New chunks first (invisible), then the document rows (the switch), then clean-up."""
+        """New chunks and text first (invisible), then the document rows (the switch), then the
+        old versions of updated documents are deleted. Batched: one insert per kind of row."""
         added: list[int] = []
         with self._lock:
-            for w in writes:
+            existing = self._doc_rows([w.doc.id for w in writes])
+            chunk_rows = [self._chunk_row(w.doc, c) for w in writes if w.chunks for c in w.chunks]
+            for i in range(0, len(chunk_rows), _BATCH):
+                res = self.client.insert(self.chunks, chunk_rows[i : i + _BATCH])
+                added.extend(int(x) for x in res["ids"])
+            part_rows = [
+                {"doc_id": w.doc.id, "part": i, "version": w.doc.content_hash,
+                 "text": w.doc.text[start : start + _PART_CHARS], "v": [0.0, 0.0]}
+                for w in writes
+                for i, start in enumerate(range(0, max(len(w.doc.text), 1), _PART_CHARS))
+            ]  # fmt: skip
+            for i in range(0, len(part_rows), _BATCH):
+                self.client.insert(self.parts, part_rows[i : i + _BATCH])
+            now = time.time_ns()
+            doc_rows = [
+                self._doc_row(w.doc, existing.get(w.doc.id, {}).get("seq") or now + i)
+                for i, w in enumerate(writes)
+            ]
+            for i in range(0, len(doc_rows), _BATCH):
+                self.client.upsert(self.docs, doc_rows[i : i + _BATCH])
+            for w in writes:  # only updated documents have an old version to remove
                 d = w.doc
-                if w.chunks is not None:
-                    rows = [
-                        {
-                            "doc_id": d.id, "ord": c.ord, "start": c.start, "end": c.end,
-                            "text": d.text[c.start : c.end],
-                            "bm25_text": f"{d.title}\n{d.text[c.start : c.end]}" if d.title
-                            else d.text[c.start : c.end],
-                            "title": d.title or "", "url": d.url or "",
-                            "published_at": d.published_at or "", "source": d.source or "",
-                            "index_hash": d.index_hash, "vector": c.vector.tolist(),
-                        }
-                        for c in w.chunks
-                    ]  # fmt: skip
-                    for i in range(0, len(rows), _BATCH):
-                        res = self.client.insert(self.chunks, rows[i : i + _BATCH])
-                        added.extend(int(x) for x in res["ids"])
-                parts = [
-                    {"doc_id": d.id, "part": i, "version": d.content_hash,
-                     "text": d.text[s : s + _PART_CHARS], "v": [0.0, 0.0]}
-                    for i, s in enumerate(range(0, max(len(d.text), 1), _PART_CHARS))
-                ]  # fmt: skip
-                self.client.insert(self.parts, parts)
-                seq = self._doc_rows([d.id]).get(d.id, {}).get("seq") or time.time_ns()
-                self.client.upsert(
-                    self.docs,
-                    [{"id": d.id, "title": d.title or "", "url": d.url or "",
-                      "published_at": d.published_at or "", "source": d.source or "",
-                      "metadata": d.metadata, "content_hash": d.content_hash,
-                      "index_hash": d.index_hash, "chunk_count": d.chunk_count,
-                      "created_at": d.created_at, "updated_at": d.updated_at, "seq": seq,
-                      "v": [0.0, 0.0]}],
-                )  # fmt: skip
+                if d.id not in existing:
+                    continue
                 self.client.delete(
-                    self.parts,
-                    filter=f"doc_id == {_q(d.id)} and version != {_q(d.content_hash)}",
+                    self.parts, filter=f"doc_id == {_q(d.id)} and version != {_q(d.content_hash)}"
                 )
                 if w.chunks is not None:
                     self.client.delete(
@@ -336,6 +326,42 @@ class MilvusStore:
             if after is not None:
                 self.local.in_transaction(after)
         return [], added
+
+    @staticmethod
+    def _chunk_row(d: StoredDocument, c: NewChunk) -> dict[str, Any]:
+        text = d.text[c.start : c.end]
+        return {
+            "doc_id": d.id,
+            "ord": c.ord,
+            "start": c.start,
+            "end": c.end,
+            "text": text,
+            "bm25_text": f"{d.title}\n{text}" if d.title else text,
+            "title": d.title or "",
+            "url": d.url or "",
+            "published_at": d.published_at or "",
+            "source": d.source or "",
+            "index_hash": d.index_hash,
+            "vector": c.vector.tolist(),
+        }
+
+    @staticmethod
+    def _doc_row(d: StoredDocument, seq: int) -> dict[str, Any]:
+        return {
+            "id": d.id,
+            "title": d.title or "",
+            "url": d.url or "",
+            "published_at": d.published_at or "",
+            "source": d.source or "",
+            "metadata": d.metadata,
+            "content_hash": d.content_hash,
+            "index_hash": d.index_hash,
+            "chunk_count": d.chunk_count,
+            "created_at": d.created_at,
+            "updated_at": d.updated_at,
+            "seq": seq,
+            "v": [0.0, 0.0],
+        }
 
     def export_chunks(self, doc_ids: Sequence[str]) -> dict[str, list[NewChunk]]:
         """Each document's current chunks with their vectors (to copy them into another store)."""

@@ -30,7 +30,9 @@ def build_deployment(settings: Settings, replicas: int, cpus_per_replica: float)
     values = settings.model_dump(mode="json", exclude={"api_keys", "read_api_keys"})
     keys = [k.get_secret_value() for k in settings.api_keys]
     read_keys = [k.get_secret_value() for k in settings.read_api_keys]
-    app = create_app(Settings(**values, api_keys=keys, read_api_keys=read_keys))
+    app = create_app(
+        Settings(**values, api_keys=keys, read_api_keys=read_keys), load_before_start=True
+    )
 
     @serve.deployment(
         name="qa-service",

@@ -5,13 +5,8 @@ from __future__ import annotations
 import json
 import os
 import platform
-import socket
 import statistics
 import sys
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -63,6 +58,17 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def load_average(warn: bool = False) -> float:
+    """1-minute load average; other processes competing for the cores make timings noisy."""
+    load = os.getloadavg()[0]
+    cores = os.cpu_count() or 1
+    if warn and load > 0.5 * cores:
+        print(
+            f"warning: load average {load:.1f} on {cores} cores before the run; timings are noisy"
+        )
+    return round(load, 2)
+
+
 def pct(values: list[float], q: float) -> float:
     """The q-quantile (0..1), nearest rank."""
     if not values:
@@ -109,38 +115,9 @@ def table(headers: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from qa_service.testing import free_port, live_server, wait_ready  # noqa: E402
 
-
-@contextmanager
-def live_server(app: Any) -> Iterator[str]:
-    """Serve ``app`` with uvicorn on a random loopback port in this process; yields its URL."""
-    import httpx
-    import uvicorn
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    else:
-        raise RuntimeError("server did not become ready")
-    try:
-        yield url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+__all__ = ["free_port", "live_server", "wait_ready"]
 
 
 def load_jsonl(path: Path) -> list[dict[str, Any]]:

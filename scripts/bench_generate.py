@@ -5,7 +5,7 @@
 Backends: transformers in float32 and bfloat16 (the converted model in models/), and llama.cpp
 on the GGUF (when llama-cpp-python is installed). The prompt is the real /ask prompt for the
 seed article's precondition question (~300 tokens). Greedy, no stop sequence, ``--tokens`` new
-tokens; median of ``--runs`` after a warm-up, in one process on this machine.
+tokens; median of ``--runs`` (each with another question) after a warm-up, in one process.
 """
 
 from __future__ import annotations
@@ -20,10 +20,13 @@ from typing import Any
 from _bench import ROOT, table, write_results
 
 
-def measure(gen: Any, prompt: str, tokens: int, runs: int) -> dict[str, float]:
-    list(gen.stream(prompt, max_new_tokens=8))  # warm-up
+def measure(gen: Any, prompts: list[str], tokens: int, runs: int) -> dict[str, float]:
+    """Each run asks another question: the prompts share the few-shot prefix, as in service
+    (llama.cpp reuses the KV cache of a shared prefix; transformers does not)."""
+    list(gen.stream(prompts[-1], max_new_tokens=8))  # warm-up
     ttfts, rates, totals = [], [], []
-    for _ in range(runs):
+    for run in range(runs):
+        prompt = prompts[run % len(prompts)]
         t0 = time.perf_counter()
         first = None
         for _ in gen.stream(prompt, max_new_tokens=tokens):
@@ -56,8 +59,13 @@ def main() -> None:
     service = QAService(settings, Models(embedder, None))
     seed = (ROOT / "examples" / "articles" / "syria-hama-counteroffensive.txt").read_text()
     service.ingest([DocumentIn(id="syria", text=seed, title="Syria")])
-    question = "What is Assad's precondition for normalizing ties with Turkey?"
-    evidence = service.answerer.gather(question, 5, None)
+    questions = [
+        "What is Assad's precondition for normalizing ties with Turkey?",
+        "How far did the insurgents retreat from Hama?",
+        "Who is the UN special envoy for Syria?",
+        "Which group leads the insurgency?",
+    ]
+    evidence = {q: service.answerer.gather(q, 5, None) for q in questions}
 
     backends: list[tuple[str, Any]] = []
     model_dir = str(settings.models_dir / settings.generator_model)
@@ -81,8 +89,9 @@ def main() -> None:
         gen = factory()
         load_s = time.perf_counter() - t0
         service.answerer.generator = gen
-        prompt = service.answerer._prompt(question, service.answerer._sources(evidence))[0]
-        stats = {"load_s": round(load_s, 2), **measure(gen, prompt, args.tokens, args.runs)}
+        a = service.answerer
+        prompts = [a._prompt(q, a._sources(evidence[q]))[0] for q in questions]
+        stats = {"load_s": round(load_s, 2), **measure(gen, prompts, args.tokens, args.runs)}
         results[name] = stats
         rows.append([name, stats["load_s"], stats["ttft_s"], stats["tok_per_s"], stats["total_s"]])
         del gen

@@ -24,14 +24,13 @@ The generator is not loaded. Results go to bench/results/bench_ingest.json.
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from _bench import SHARED_EVAL, load_jsonl, require, rss_mb, table, write_results
+from _bench import SHARED_EVAL, load_average, load_jsonl, require, rss_mb, table, write_results
 
 from qa_service.config import Settings
 from qa_service.schemas import DocumentIn
@@ -49,17 +48,6 @@ def load_docs(paths: list[Path], limit: int) -> list[DocumentIn]:
         if r.get("type", "document") == "document"
     ]
     return docs[:limit] if limit else docs
-
-
-def load_average(warn: bool = False) -> float:
-    """1-minute load average; other processes competing for the cores make timings noisy."""
-    load = os.getloadavg()[0]
-    cores = os.cpu_count() or 1
-    if warn and load > 0.5 * cores:
-        print(
-            f"warning: load average {load:.1f} on {cores} cores before the run; timings are noisy"
-        )
-    return round(load, 2)
 
 
 def batches(items: list[Any], size: int) -> list[list[Any]]:

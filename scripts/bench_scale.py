@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 import numpy as np
-from _bench import ROOT, free_port, summary_ms, table, write_results
+from _bench import ROOT, free_port, summary_ms, table, wait_ready, write_results
 
 BIN = Path(sys.executable).parent
 QUESTIONS = [
@@ -134,14 +134,7 @@ def replica_throughput(replicas: int, milvus_uri: str, args: Any, seed_text: str
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(1)
+        wait_ready(url, 300)
         time.sleep(5 * replicas)  # let every replica finish loading
         doc = {"id": "syria", "title": "Syria", "text": seed_text}
         httpx.post(f"{url}/documents", json={"documents": [doc]}, timeout=120)

@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import gc
 import hashlib
-import os
 import re
 import tempfile
 import time
@@ -44,7 +43,7 @@ from typing import Any
 import faiss
 import numpy as np
 import numpy.typing as npt
-from _bench import SHARED_EVAL, load_jsonl, rss_mb, summary_ms, table, write_results
+from _bench import SHARED_EVAL, load_average, load_jsonl, rss_mb, summary_ms, table, write_results
 
 from qa_service.config import Settings
 from qa_service.lexical import Bm25Part
@@ -72,17 +71,6 @@ day same another know while last might us great old year off come since against 
 used take three river city government war church law court system energy water university
 market company team season league army school history science power music island population
 """
-
-
-def load_average(warn: bool = False) -> float:
-    """1-minute load average; other processes competing for the cores make timings noisy."""
-    load = os.getloadavg()[0]
-    cores = os.cpu_count() or 1
-    if warn and load > 0.5 * cores:
-        print(
-            f"warning: load average {load:.1f} on {cores} cores before the run; timings are noisy"
-        )
-    return round(load, 2)
 
 
 def corpus_words() -> npt.NDArray[np.object_]:

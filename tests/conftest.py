@@ -4,23 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-import httpx
 import numpy as np
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from qa_service.api import create_app
 from qa_service.config import Settings
 from qa_service.service import Models, load_models
+from qa_service.testing import live_server, wait_ready
+
+__all__ = ["live_server", "wait_ready"]
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_ARTICLE = ROOT / "examples" / "articles" / "syria-hama-counteroffensive.txt"
@@ -100,30 +96,3 @@ class ScriptedGenerator:
 @pytest.fixture
 def fake_models() -> Models:
     return Models(embedder=FakeEmbedder())
-
-
-@contextmanager
-def live_server(app: Any) -> Iterator[str]:
-    """Serve ``app`` with uvicorn on a random free loopback port; yields its base URL."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError("the test server did not become ready")
-        time.sleep(0.1)
-    try:
-        yield url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)

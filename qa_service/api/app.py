@@ -290,13 +290,21 @@ def _install_openapi(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def create_app(settings: Settings | None = None, *, models: Models | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    models: Models | None = None,
+    load_before_start: bool = False,
+) -> FastAPI:
     """Build the application.
 
     Args:
         settings: defaults to the ``QA_*`` environment.
         models: already loaded models (tests share them); when omitted they load in the
             background after start-up, and ``/ready`` answers 503 until they are in.
+        load_before_start: load the models before the app accepts requests (start-up fails if
+            they fail). Ray Serve needs this: it routes to a replica as soon as its start-up
+            ends, so a replica still loading in the background would answer 503.
     """
     settings = settings or get_settings()
 
@@ -317,8 +325,9 @@ def create_app(settings: Settings | None = None, *, models: Models | None = None
                 log.exception("qa-service failed to start")
                 app.state.load_error = e
 
-        if models is not None:
+        if models is not None or load_before_start:
             app.state.service = await asyncio.to_thread(start)
+            log.info("qa-service ready")
             task = None
         else:
             task = asyncio.create_task(load())

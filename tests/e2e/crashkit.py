@@ -31,6 +31,8 @@ from typing import Any, Literal
 
 import httpx
 
+from qa_service.testing import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
 
@@ -40,12 +42,6 @@ Damage = Literal["corrupt", "delete", "truncate", "corrupt-meta"]
 
 
 # --- the server subprocess --------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
 def serve_command() -> list[str]:
     """``qa-service serve`` from the running interpreter's environment."""
     script = Path(sys.executable).parent / "qa-service"

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from qa_service.testing import free_port, wait_ready
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.skipif(
@@ -20,26 +21,6 @@ pytestmark = pytest.mark.skipif(
     reason="needs ray[serve] and milvus-lite (pip install 'qa-service[ray]')",
 )
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_ready(url: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(1)
-    raise AssertionError(f"{url} not ready after {timeout} s")
 
 
 def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGINT) -> None:

@@ -96,3 +96,28 @@ def test_generation_is_bounded_and_refuses_beyond_the_queue():
     for t in threads:
         t.join()
     assert results == ["ok", "ok"]
+
+
+def test_a_generation_stops_at_its_time_limit():
+    import time
+
+    from qa_service.generation import LimitedGenerator
+    from tests.conftest import ScriptedGenerator
+
+    closed: list[bool] = []
+
+    class Endless(ScriptedGenerator):
+        def stream(self, prompt, *, max_new_tokens, stop=()):
+            try:
+                while True:
+                    time.sleep(0.05)
+                    yield "word "
+            finally:
+                closed.append(True)
+
+    gen = LimitedGenerator(Endless(""), workers=1, queue=0, timeout_s=1, max_s=0.3)
+    started = time.monotonic()
+    text = gen.generate(["p"], max_new_tokens=10_000)[0]
+    assert time.monotonic() - started < 2
+    assert text.startswith("word ") and closed == [True]
+    assert gen.generate(["p"], max_new_tokens=4)  # the slot was given back
