@@ -90,7 +90,7 @@ def summary_rows() -> list[list[Any]]:
         target = 25 if n and n <= 100_000 else 50
         rows.append(
             [
-                f"/search hybrid p50/p95 ms @ {n:,}",
+                f"/search hybrid p50/p95 ms @ {n:,} (synthetic)",
                 f"{hybrid.get('p50_ms')}/{hybrid.get('p95_ms')}",
                 f"faiss {faiss_.get('p95_ms')}",
                 None,
@@ -100,7 +100,7 @@ def summary_rows() -> list[list[Any]]:
         )
         rows.append(
             [
-                f"RSS MB @ {n:,} chunks",
+                f"RSS MB @ {n:,} chunks (synthetic)",
                 size.get("rss_mb"),
                 f"start {search.get('base_rss_mb')}",
                 None,

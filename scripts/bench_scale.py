@@ -135,7 +135,6 @@ def replica_throughput(replicas: int, milvus_uri: str, args: Any, seed_text: str
     url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(url, 300)
-        time.sleep(5 * replicas)  # let every replica finish loading
         doc = {"id": "syria", "title": "Syria", "text": seed_text}
         httpx.post(f"{url}/documents", json={"documents": [doc]}, timeout=120)
         search = asyncio.run(hammer(url, "/search", lambda i, n: {"query": QUESTIONS[(i + n) % 5]},

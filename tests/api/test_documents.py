@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from qa_service.api import create_app
@@ -133,3 +134,28 @@ def test_health_and_ready(client: TestClient):
     assert client.get("/health").json()["status"] == "ok"
     ready = client.get("/ready")
     assert ready.status_code == 200 and ready.json()["status"] == "ready"
+
+
+def test_milvus_flushes_written_chunks_and_still_finds_them(
+    settings, models, seed_text, monkeypatch
+):
+    """Flushed (sealed, indexed) rows behave like fresh ones: updates and deletes still apply."""
+    if settings.vector_store != "milvus":
+        pytest.skip("Milvus only")
+    from qa_service import milvus
+
+    monkeypatch.setattr(milvus, "_FLUSH_ROWS", 1)  # flush after every write
+    with TestClient(create_app(settings, models=models)) as c:
+        ingest(
+            c, {"id": "syria", "text": seed_text}, {"id": "other", "text": "Rain in Oslo today."}
+        )
+        assert c.app.state.service.store._unflushed == 0  # type: ignore[attr-defined]
+        assert c.post("/search", json={"query": QUERY}).json()["results"][0]["doc_id"] == "syria"
+        ingest(c, {"id": "syria", "text": seed_text + "\nA new closing line about Hama."})
+        hits = c.post("/search", json={"query": QUERY, "top_k": 50}).json()["results"]
+        assert {h["doc_id"] for h in hits} == {"syria", "other"}
+        syria = [h for h in hits if h["doc_id"] == "syria"]  # the new version's chunks, once
+        assert len(syria) == c.get("/documents/syria").json()["chunks"]
+        assert c.delete("/documents/other").status_code == 204
+        hits = c.post("/search", json={"query": "Rain in Oslo"}).json()["results"]
+        assert all(h["doc_id"] == "syria" for h in hits)
