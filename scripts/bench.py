@@ -23,6 +23,7 @@ from _bench import RESULTS, ROOT, SHARED_EVAL, machine, table
 BENCHES = {
     "bench_ingest": ["scripts/bench_ingest.py"],
     "bench_embed": ["scripts/bench_embed.py"],
+    "bench_ingest_onnx": ["scripts/bench_ingest.py", "--backend", "onnx"],
     "bench_search": ["scripts/bench_search.py"],
     "bench_index": ["scripts/bench_index.py"],
     "bench_generate": ["scripts/bench_generate.py"],
@@ -31,7 +32,7 @@ BENCHES = {
     "load_test": ["scripts/load_test.py", "--seconds", "60"],
     "bench_scale": ["scripts/bench_scale.py"],
 }
-NEEDS_EVAL = {"bench_ingest", "bench_embed", "bench_ask", "bench_summarize"}
+NEEDS_EVAL = {"bench_ingest", "bench_ingest_onnx", "bench_embed", "bench_ask", "bench_summarize"}
 
 
 def load(name: str) -> dict[str, Any] | None:
@@ -56,12 +57,14 @@ def check(ok: bool | None) -> str:
 
 def summary_rows() -> list[list[Any]]:
     rows: list[list[Any]] = []
-    ingest = load("bench_ingest")
-    if ingest:
+    for name in ("bench_ingest", "bench_ingest_onnx"):
+        ingest = load(name)
+        if not ingest:
+            continue
         ratio = ingest.get("ratio")
         rows.append(
             [
-                "ingest chunks/s (service vs raw encode)",
+                f"ingest chunks/s, {ingest.get('backend', 'torch')} (service vs raw encode)",
                 ingest.get("service_chunks_per_s"),
                 f"raw {ingest.get('raw_chunks_per_s')}",
                 ratio,

@@ -1,6 +1,7 @@
 """Ingest throughput against raw encoding, as a ratio measured in the same run.
 
     python scripts/bench_ingest.py [DATA.jsonl] [--news] [--limit N] [--repeats R]
+        [--backend torch|onnx]
 
 On the same documents and the same loaded embedder, it measures:
 
@@ -18,7 +19,9 @@ The three timed steps run R times, in rotated order; the table shows the fastest
 (other processes only ever add time, so the minimum is the least noisy estimate), the JSON
 every run. The padded-token count predicts, free of timing noise, what batching alone costs
 the encoder.
-The generator is not loaded. Results go to bench/results/bench_ingest.json.
+The generator is not loaded. Results go to bench/results/bench_ingest.json (torch) or
+bench_ingest_onnx.json (``--backend onnx``: the ONNX embedder, prepared by
+``qa-service prepare-models --onnx``; raw encode then means the ONNX embedder too).
 """
 
 from __future__ import annotations
@@ -30,7 +33,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from _bench import SHARED_EVAL, load_average, load_jsonl, require, rss_mb, table, write_results
+from _bench import (
+    ROOT,
+    SHARED_EVAL,
+    load_average,
+    load_jsonl,
+    require,
+    rss_mb,
+    table,
+    write_results,
+)
 
 from qa_service.config import Settings
 from qa_service.schemas import DocumentIn
@@ -54,8 +66,11 @@ def batches(items: list[Any], size: int) -> list[list[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
+BACKEND = "torch"
+
+
 def settings_for(data_dir: Path) -> Settings:
-    return Settings(data_dir=data_dir, generator="none")
+    return Settings(data_dir=data_dir, generator="none", embedding_backend=BACKEND)
 
 
 def embed_texts(models: Models, docs: list[DocumentIn]) -> tuple[list[list[str]], float]:
@@ -155,14 +170,21 @@ def main() -> None:
     ap.add_argument(
         "--repeats", type=int, default=3, help="alternating raw/service runs (default 3)"
     )
+    ap.add_argument("--backend", choices=["torch", "onnx"], default="torch", help="embedder")
     args = ap.parse_args()
     if args.repeats < 1:
         ap.error("--repeats must be at least 1")
+    global BACKEND
+    BACKEND = args.backend
+    if BACKEND == "onnx":
+        from qa_service.prepare import prepare_onnx
+
+        prepare_onnx(ROOT / "models")  # no-op when already exported
 
     load_start = load_average(warn=True)
     paths = [args.data] + ([SHARED_EVAL / "news_summaries_dev.jsonl"] if args.news else [])
     docs = load_docs(paths, args.limit)
-    settings = Settings(generator="none")
+    settings = Settings(generator="none", embedding_backend=BACKEND)
     t0 = time.perf_counter()
     models = load_models(settings)
     load_s = time.perf_counter() - t0
@@ -253,8 +275,9 @@ def main() -> None:
         )
     )
     path = write_results(
-        "bench_ingest",
+        "bench_ingest" if BACKEND == "torch" else f"bench_ingest_{BACKEND}",
         {
+            "backend": BACKEND,
             "data": [p.name for p in paths],
             "documents": len(docs),
             "chunks": len(texts),
