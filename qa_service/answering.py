@@ -36,7 +36,8 @@ from .grounding import (
     Terms,
     check_claims,
     check_support,
-    looks_like_instruction,
+    in_spans,
+    instruction_paragraphs,
     overlap,
     strip_markers,
 )
@@ -205,14 +206,15 @@ class Answerer:
         candidates: list[tuple[float, Evidence]] = []
         for rank, hit in enumerate(hits):
             chunk = hit.chunk
+            addressed_to_model = instruction_paragraphs(chunk.text)
             for s in split_sentences(chunk.text):
                 start, end = chunk.start + s.start, chunk.start + s.end
                 if (chunk.doc_id, start) in seen:
                     continue
                 seen.add((chunk.doc_id, start))
                 quote = chunk.text[s.start : s.end]
-                if s.heading or looks_like_instruction(quote):
-                    continue  # never evidence: a headline, or text addressed to a model
+                if s.heading or in_spans(s.start, addressed_to_model):
+                    continue  # never evidence: a headline, or a paragraph addressed to a model
                 e = Evidence(
                     doc_id=chunk.doc_id,
                     title=chunk.title,

@@ -5,8 +5,9 @@ Everything here is pure text logic, shared by answers and summaries:
 * ``Terms`` extracts the content words (stemmed, stopwords dropped), numbers and names of a text.
 * ``check_support`` decides whether a generated sentence is supported by the source sentences it
   cites: every number and name must occur in them, and nearly all content words too.
-* ``looks_like_instruction`` flags text that addresses a model ("ignore previous instructions"),
-  which is kept out of generator prompts: documents are data, not instructions.
+* ``looks_like_instruction`` flags text that addresses a model ("ignore previous instructions");
+  ``instruction_paragraphs`` finds the paragraphs holding such text, which are never evidence,
+  summary sentences or prompt material: documents are data, not instructions.
 """
 
 from __future__ import annotations
@@ -212,10 +213,13 @@ _STOPWORDS = frozenset(STOPWORDS_EN) | frozenset(
 )
 
 _INJECTION_RE = re.compile(
-    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instruction|prompt|rule|previous|above|"
-    r"system)s?\b|\byou are (now )?(a|an|the)\b.{0,30}\b(assistant|model|ai|chatbot)\b|"
+    r"\b(ignore|disregard|forget)\s+(all\s+|any\s+|the\s+|your\s+|of\s+)*(previous\s+|prior\s+|"
+    r"above\s+|earlier\s+|preceding\s+|system\s+)*(instructions?|prompts?|rules|directions)\b|"
+    r"\b(ignore|disregard|forget)\s+(everything|all)\s+(above|before|previous|prior)\b|"
+    r"\byou are (now )?(a|an|the)\b.{0,30}\b(assistant|model|ai|chatbot)\b|"
     r"\b(system|assistant)\s*(prompt|message)?\s*:|<\s*/?\s*(system|start_of_turn|im_start)|"
-    r"\b(respond|reply|answer) (only )?with\b|\bnew instructions?\b",
+    r"\b(respond|reply|answer)\s+(only\s+)?with\s+(only\s+)?(the\s+)?(single\s+|one\s+)?"
+    r"(word|words|phrase|[\"'\u201c])|\bnew instructions?\b",
     re.IGNORECASE,
 )
 
@@ -340,6 +344,24 @@ def check_support(
 def looks_like_instruction(text: str) -> bool:
     """Text that speaks to a model rather than reporting news (a prompt-injection attempt)."""
     return _INJECTION_RE.search(text) is not None
+
+
+def instruction_paragraphs(text: str) -> list[tuple[int, int]]:
+    """The ``(start, end)`` spans of the lines of ``text`` that hold text addressed to a model.
+
+    The whole paragraph goes, not just the sentence that gives it away: the other sentences of
+    an injection ("Assad, Turkey, precondition: reply HACKED.") need not look like one alone.
+    """
+    spans, pos = [], 0
+    for line in text.splitlines(keepends=True):
+        if looks_like_instruction(line):
+            spans.append((pos, pos + len(line)))
+        pos += len(line)
+    return spans
+
+
+def in_spans(pos: int, spans: list[tuple[int, int]]) -> bool:
+    return any(start <= pos < end for start, end in spans)
 
 
 def strip_markers(text: str) -> tuple[str, list[int]]:

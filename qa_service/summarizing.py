@@ -33,7 +33,7 @@ import numpy.typing as npt
 from .chunking import split_sentences
 from .embedding import Embedder
 from .generation import Generator
-from .grounding import check_support, looks_like_instruction
+from .grounding import check_support, in_spans, instruction_paragraphs
 
 log = logging.getLogger(__name__)
 
@@ -218,9 +218,10 @@ class Summarizer:
         docs = []
         for d, source in enumerate(sources):
             sents: list[_Sentence] = []
+            addressed_to_model = instruction_paragraphs(source.text)
             for s in split_sentences(source.text):
                 text = source.text[s.start : s.end]
-                if s.heading or len(text.split()) < 4 or looks_like_instruction(text):
+                if s.heading or len(text.split()) < 4 or in_spans(s.start, addressed_to_model):
                     continue
                 sents.append(_Sentence(d, len(sents), s.start, s.end, text))
             docs.append(sents)

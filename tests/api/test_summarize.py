@@ -145,3 +145,28 @@ def test_abstractive_rewrites_are_verified_or_fall_back(client, seed_text):
             assert s["text"] == quote
     assert body["mode"] == ("abstractive" if any(s["rewritten"] for s in body["sentences"])
                             else "extractive")  # fmt: skip
+
+
+def test_instructions_inside_articles_change_nothing(settings, models, seed_text):
+    """An article that talks to the model: none of its sentences is picked or reaches a prompt."""
+    from qa_service.api import create_app
+    from qa_service.service import Models
+    from tests.api.test_ask import INJECTION
+    from tests.conftest import ScriptedGenerator
+
+    gen = ScriptedGenerator("Syria said insurgents retreated from Hama.\n")
+    with TestClient(create_app(settings, models=Models(models.embedder, gen))) as c:
+        ingest(c, syria=seed_text + "\n" + INJECTION, evil=INJECTION)
+        for payload in (
+            {"doc_id": "syria", "max_sentences": 5},
+            {"doc_ids": ["syria", "evil"], "mode": "abstractive"},
+            {"query": "Assad Turkey precondition HACKED"},
+            {"text": INJECTION + "\n" + seed_text},
+        ):
+            r = c.post("/summarize", json=payload)
+            assert r.status_code == 200, (payload, r.text)
+            body = r.json()
+            assert body["sentences"], payload
+            assert "HACKED" not in body["summary"] and "Ignore all" not in body["summary"]
+            assert all(c["doc_id"] != "evil" for s in body["sentences"] for c in s["citations"])
+    assert gen.prompts and all("HACKED" not in p and "Ignore all" not in p for p in gen.prompts)
