@@ -219,7 +219,7 @@ _INJECTION_RE = re.compile(
     r"\byou are (now )?(a|an|the)\b.{0,30}\b(assistant|model|ai|chatbot)\b|"
     r"\b(system|assistant)\s*(prompt|message)?\s*:|<\s*/?\s*(system|start_of_turn|im_start)|"
     r"\b(respond|reply|answer)\s+(only\s+)?with\s+(only\s+)?(the\s+)?(single\s+|one\s+)?"
-    r"(word|words|phrase|[\"'\u201c])|\bnew instructions?\b",
+    r"(word|words|phrase|[\"'\u201c])|\bnew instructions?\s*:",
     re.IGNORECASE,
 )
 
