@@ -99,13 +99,12 @@ def serve(
     from .api import create_app
 
     settings = _settings(host=host, port=port, data_dir=data_dir)
+    _configure_logging(settings.log_level, settings.log_format)
     if ray:
         from .ray_serve import run
 
-        _configure_logging(settings.log_level, settings.log_format)
         run(settings, replicas, ray_address, cpus_per_replica)
         return
-    _configure_logging(settings.log_level, settings.log_format)
     if not settings.api_keys and not _is_loopback(settings.host):
         log.warning(
             "listening on %s without QA_API_KEYS: anyone who can reach this address can read "

@@ -75,18 +75,14 @@ def migrate(
 
 def _peek_dim(settings: Settings) -> int:
     """The dimension of an existing Milvus chunk collection (needed to open it)."""
-    import os
+    from .milvus import chunks_collection, connect, stored_dim
 
-    os.environ.setdefault("GRPC_VERBOSITY", "NONE")
-    from pymilvus import MilvusClient
-
-    uri = settings.milvus_uri or str(settings.data_dir / "milvus.db")
-    client = MilvusClient(uri, token=settings.milvus_token or "")
+    client, uri = connect(settings)
     try:
-        name = f"{settings.milvus_collection}_chunks"
-        if not client.has_collection(name):
+        name = chunks_collection(settings)
+        dim = stored_dim(client, name) if client.has_collection(name) else None
+        if dim is None:
             raise ValueError(f"There is no Milvus collection {name} at {uri} to copy from.")
-        info = client.describe_collection(name)
-        return int(next(f["params"]["dim"] for f in info["fields"] if f["name"] == "vector"))
+        return dim
     finally:
         client.close()

@@ -41,6 +41,7 @@ from .store import (
     SQLiteStore,
     StoredDocument,
     TxHook,
+    keyword_text,
 )
 
 log = logging.getLogger(__name__)
@@ -70,15 +71,47 @@ def _q(value: str) -> str:
     return json.dumps(value)
 
 
+def _in(field: str, values: Sequence[str]) -> str:
+    """The Milvus filter ``field in [...]``."""
+    return f"{field} in [{', '.join(_q(v) for v in values)}]"
+
+
+def connect(settings: Settings) -> tuple[Any, str]:
+    """A ``MilvusClient`` for ``settings`` and its URI (a Milvus Lite file in the data directory
+    unless ``QA_MILVUS_URI`` names another file or a server)."""
+    os.environ.setdefault("GRPC_VERBOSITY", "NONE")  # gRPC's keep-alive chatter on stderr
+    from pymilvus import MilvusClient
+
+    logging.getLogger("pymilvus").setLevel(logging.ERROR)  # chatty about client-side ts
+    uri = settings.milvus_uri or str(settings.data_dir / "milvus.db")
+    if "://" not in uri:
+        Path(uri).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return MilvusClient(uri, token=settings.milvus_token or ""), uri
+    except Exception as e:
+        raise StorageError(f"Cannot connect to Milvus at {uri}: {e}") from e
+
+
+def chunks_collection(settings: Settings) -> str:
+    return f"{settings.milvus_collection}_chunks"
+
+
+def stored_dim(client: Any, collection: str) -> int | None:
+    """The dimension of the vectors a chunk collection holds (None if it has none)."""
+    info = client.describe_collection(collection)
+    dims = [f.get("params", {}).get("dim") for f in info["fields"] if f["name"] == "vector"]
+    return int(dims[0]) if dims else None
+
+
 def filter_expr(filters: Filters | None) -> str:
     """The Milvus boolean expression for search filters ("" = everything)."""
     if filters is None:
         return ""
     parts = []
     if filters.doc_ids is not None:
-        parts.append(f"doc_id in [{', '.join(_q(d) for d in filters.doc_ids)}]")
+        parts.append(_in("doc_id", filters.doc_ids))
     if filters.sources is not None:
-        parts.append(f"source in [{', '.join(_q(s) for s in filters.sources)}]")
+        parts.append(_in("source", filters.sources))
     if filters.published_after is not None:
         parts.append(f"published_at >= {_q(filters.published_after)}")
     if filters.published_before is not None:
@@ -90,22 +123,11 @@ class MilvusStore:
     """DocumentStore on Milvus (documents, text parts, chunks + vectors), jobs in local SQLite."""
 
     def __init__(self, settings: Settings, dim: int) -> None:
-        os.environ.setdefault("GRPC_VERBOSITY", "NONE")  # gRPC's keep-alive chatter on stderr
-        from pymilvus import MilvusClient
-
-        logging.getLogger("pymilvus").setLevel(logging.ERROR)  # chatty about client-side ts
-        uri = settings.milvus_uri or str(settings.data_dir / "milvus.db")
-        if "://" not in uri:
-            Path(uri).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self.client = MilvusClient(uri, token=settings.milvus_token or "")
-        except Exception as e:
-            raise StorageError(f"Cannot connect to Milvus at {uri}: {e}") from e
-        self.uri = uri
+        self.client, self.uri = connect(settings)
         self.dim = dim
         prefix = settings.milvus_collection
         self.docs, self.parts = f"{prefix}_documents", f"{prefix}_document_parts"
-        self.chunks, self.meta = f"{prefix}_chunks", f"{prefix}_meta"
+        self.chunks, self.meta = chunks_collection(settings), f"{prefix}_meta"
         self.local = SQLiteStore(settings.db_path)  # jobs only
         self._lock = threading.RLock()
         self._unflushed = 0
@@ -187,11 +209,10 @@ class MilvusStore:
                 ("sparse", {"index_type": "SPARSE_INVERTED_INDEX", "metric_type": "BM25"}),
             ],
         )
-        info = c.describe_collection(self.chunks)
-        dims = [f.get("params", {}).get("dim") for f in info["fields"] if f["name"] == "vector"]
-        if dims and int(dims[0]) != self.dim:
+        dim = stored_dim(c, self.chunks)
+        if dim is not None and dim != self.dim:
             raise StorageError(
-                f"Milvus collection {self.chunks} holds {dims[0]}-d vectors, the embedder makes "
+                f"Milvus collection {self.chunks} holds {dim}-d vectors, the embedder makes "
                 f"{self.dim}-d ones: set another QA_MILVUS_COLLECTION or migrate."
             )
 
@@ -211,7 +232,7 @@ class MilvusStore:
             part = ids[i : i + 100]
             rows = self.client.query(
                 self.parts,
-                filter=f"doc_id in [{', '.join(_q(d) for d in part)}]",
+                filter=_in("doc_id", part),
                 output_fields=["doc_id", "part", "text", "version"],
                 limit=16384,
             )
@@ -226,7 +247,7 @@ class MilvusStore:
             part = doc_ids[i : i + 500]
             for r in self.client.query(
                 self.docs,
-                filter=f"id in [{', '.join(_q(d) for d in part)}]",
+                filter=_in("id", part),
                 output_fields=_DOC_FIELDS,
             ):
                 rows[r["id"]] = r
@@ -350,7 +371,7 @@ class MilvusStore:
             "start": c.start,
             "end": c.end,
             "text": text,
-            "bm25_text": f"{d.title}\n{text}" if d.title else text,
+            "bm25_text": keyword_text(d.title, text),
             "title": d.title or "",
             "url": d.url or "",
             "published_at": d.published_at or "",

@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from .index import IndexKind, VectorIndex, build_index
 from .lexical import Bm25Part, LexicalIndex
-from .store import ChunkRow, Filters, SQLiteStore
+from .store import ChunkRow, Filters, SQLiteStore, keyword_text
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ class Retriever:
             self.lexical.rebuild_delta((cid, self._bm25_text(r)) for cid, r in rows.items())
 
     def _bm25_text(self, row: ChunkRow) -> str:
-        return f"{row.title}\n{row.text}" if self._with_titles and row.title else row.text
+        return keyword_text(row.title if self._with_titles else None, row.text)
 
     def apply(self, removed: list[int], added: list[int], vectors: npt.NDArray[np.float32]) -> None:
         """Reflect a committed store write. Call with ``lock`` held, right after the commit."""

@@ -77,6 +77,11 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def keyword_text(title: str | None, text: str) -> str:
+    """What keyword search indexes for a chunk: its text, after the document's title if any."""
+    return f"{title}\n{text}" if title else text
+
+
 @dataclass(frozen=True, slots=True)
 class StoredDocument:
     id: str
@@ -491,7 +496,7 @@ class SQLiteStore:
                     docs = {r[3]: (d[0], d[1])}  # keep one document's text in memory at a time
                 text, title = docs[r[3]]
                 body = text[r[1] : r[2]]
-                yield r[0], (f"{title}\n{body}" if with_titles and title else body)
+                yield r[0], keyword_text(title if with_titles else None, body)
 
     def filter_chunk_ids(self, filters: Filters) -> npt.NDArray[np.int64]:
         """Ids of the chunks whose documents match every given filter."""
