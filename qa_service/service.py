@@ -23,7 +23,7 @@ from .errors import DocumentNotFound, InvalidInput, LimitExceeded, NotFound
 from .generation import Generator, load_generator
 from .jobs import JobRunner
 from .loaders import LoadError, load_bytes
-from .observability import InstrumentedEmbedder
+from .observability import INGESTED, MODEL_LATENCY, InstrumentedEmbedder
 from .retrieval import Retriever, SearchMode
 from .schemas import (
     AskMode,
@@ -365,6 +365,8 @@ class QAService:
                 self._write(items, hook)
             elif hook is not None:
                 self.store.in_transaction(hook)
+        for r in results:
+            INGESTED.labels(r.status).inc()
         return results
 
     def submit_job(self, docs: list[DocumentIn]) -> JobInfo:
@@ -403,7 +405,9 @@ class QAService:
         if not docs:
             reasons = "; ".join(f"{f.filename}: {f.reason}" for f in failed)
             raise InvalidInput(f"No document could be read from the upload ({reasons}).")
-        return UploadResponse(documents=self.ingest(docs), failed=failed)
+        results = self.ingest(docs)
+        INGESTED.labels("failed").inc(len(failed))
+        return UploadResponse(documents=results, failed=failed)
 
     # --- documents ----------------------------------------------------------------------------
     def get_document(self, doc_id: str) -> DocumentDetail:
@@ -528,7 +532,11 @@ class QAService:
 
     def finish_answer(self, draft: Draft) -> AskResponse:
         """The response for a draft whose events have all been consumed."""
-        return self.answerer.response(draft)
+        response = self.answerer.response(draft)
+        for stage in ("retrieve", "generate"):
+            if response.timings_ms.get(stage):
+                MODEL_LATENCY.labels(stage).observe(response.timings_ms[stage] / 1000)
+        return response
 
     # --- summaries ----------------------------------------------------------------------------
     def _summary_sources(self, req: SummarizeRequest) -> list[SourceText]:

@@ -9,7 +9,6 @@ from sse_starlette import EventSourceResponse
 
 from ...answering import Draft
 from ...errors import QAServiceError
-from ...observability import MODEL_LATENCY
 from ...schemas import AskRequest, AskResponse
 from ..deps import ReadAccess, ServiceDep
 from ..streaming import event_stream, problem_event, sse
@@ -27,18 +26,11 @@ _STREAM_DOC = {
 }
 
 
-def observed(response: AskResponse) -> AskResponse:
-    for stage in ("retrieve", "generate"):
-        if response.timings_ms.get(stage):
-            MODEL_LATENCY.labels(stage).observe(response.timings_ms[stage] / 1000)
-    return response
-
-
 @router.post("/ask", response_model=AskResponse, responses=_STREAM_DOC)  # type: ignore[arg-type]
 def ask(body: AskRequest, service: ServiceDep) -> AskResponse | EventSourceResponse:
     """Answer from the articles with sentence-level citations, or say they don't cover it."""
     if not body.stream:
-        return observed(service.ask(body.question, body.top_k, body.filters, body.mode))
+        return service.ask(body.question, body.top_k, body.filters, body.mode)
     draft = Draft()
     events = service.ask_events(body.question, body.top_k, body.filters, body.mode, draft)
 
@@ -46,7 +38,7 @@ def ask(body: AskRequest, service: ServiceDep) -> AskResponse | EventSourceRespo
         try:
             for kind, text in events:
                 yield sse(kind, {"text": text} if kind == "delta" else {"reason": text})
-            response = observed(service.finish_answer(draft))
+            response = service.finish_answer(draft)
             yield sse("citations", response.model_dump())
             yield sse("done", {"timings_ms": response.timings_ms})
         except QAServiceError as e:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter, File, Query, Response, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
-from ...observability import INGESTED
 from ...schemas import (
     DocumentDetail,
     DocumentList,
@@ -41,10 +40,7 @@ def ingest_documents(
         response.status_code = status.HTTP_202_ACCEPTED
         response.headers["Location"] = f"/jobs/{job.id}"
         return job
-    results = service.ingest(body.documents)
-    for r in results:
-        INGESTED.labels(r.status).inc()
-    return IngestResponse(documents=results)
+    return IngestResponse(documents=service.ingest(body.documents))
 
 
 @router.post("/files", response_model=UploadResponse, dependencies=[AdminAccess])
@@ -54,11 +50,7 @@ async def upload_documents(
 ) -> UploadResponse:
     """Ingest uploaded files like `qa-service ingest`; a bad file is reported, not fatal."""
     contents = [(f.filename or "upload", await f.read()) for f in files]
-    response = await run_in_threadpool(service.ingest_files, contents)
-    for r in response.documents:
-        INGESTED.labels(r.status).inc()
-    INGESTED.labels("failed").inc(len(response.failed))
-    return response
+    return await run_in_threadpool(service.ingest_files, contents)
 
 
 @router.get("", response_model=DocumentList, dependencies=[ReadAccess])
