@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -56,17 +57,28 @@ def _configure_logging(level: str, fmt: str = "text") -> None:
         pass
 
 
-def _with_service(data_dir: Path | None, call: Callable[[QAService], T]) -> T:
-    """Run one call on a service over ``data_dir``; a service error ends the command (exit 1)."""
+def _open_service(settings: Settings) -> QAService:
+    """The service over ``settings``. A store that cannot be opened (a Milvus that is unreachable
+    or incompatible, collections from another embedding model) ends the command with exit code 1
+    and the reason that ``/ready`` would give."""
     from .service import QAService, load_models
 
+    try:
+        return QAService(settings, load_models(settings))
+    except QAServiceError as e:
+        console.print(f"[red]{e.title}:[/red] {escape(e.detail)}")
+        raise typer.Exit(1) from e
+
+
+def _with_service(data_dir: Path | None, call: Callable[[QAService], T]) -> T:
+    """Run one call on a service over ``data_dir``; a service error ends the command (exit 1)."""
     settings = _settings(data_dir=data_dir)
     _configure_logging("warning")
-    service = QAService(settings, load_models(settings))
+    service = _open_service(settings)
     try:
         return call(service)
     except QAServiceError as e:
-        console.print(f"[red]{e.title}:[/red] {e.detail}")
+        console.print(f"[red]{e.title}:[/red] {escape(e.detail)}")
         raise typer.Exit(1) from e
     finally:
         service.close()
@@ -130,7 +142,6 @@ def ingest(
 ) -> None:
     """Ingest files and folders (recursively); one bad file does not stop the rest."""
     from .loaders import LoadError, iter_files, load_file
-    from .service import QAService, load_models
 
     settings = _settings(data_dir=data_dir)
     _configure_logging("warning")
@@ -138,7 +149,7 @@ def ingest(
     if not files:
         console.print("[yellow]No supported files found.[/yellow]")
         raise typer.Exit(1)
-    service = QAService(settings, load_models(settings))
+    service = _open_service(settings)
     counts: Counter[str] = Counter()
     failures: list[tuple[str, str]] = []
     columns = (
@@ -292,6 +303,6 @@ def prepare_models(
         try:
             onnx_path = prepare_onnx(settings.models_dir, force, model=settings.embedding_model)
         except QAServiceError as e:
-            console.print(f"[red]{e.title}:[/red] {e.detail}")
+            console.print(f"[red]{e.title}:[/red] {escape(e.detail)}")
             raise typer.Exit(1) from e
         out.print(f"ONNX embedding model ready at {onnx_path}")

@@ -19,13 +19,17 @@ def free_port() -> int:
 
 
 def wait_ready(url: str, timeout: float) -> None:
-    """Poll ``url``/ready until it answers 200 (models loaded), or raise after ``timeout``."""
+    """Poll ``url``/ready until it answers 200 (models loaded), or raise after ``timeout``, or
+    at once when start-up has failed (``status: failed``: waiting will not help)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
+            r = httpx.get(f"{url}/ready", timeout=2)
+            if r.status_code == 200:
                 return
-        except httpx.HTTPError:
+            if r.json().get("status") == "failed":
+                raise RuntimeError(f"{url} failed to start: {r.json().get('detail')}")
+        except (httpx.HTTPError, ValueError):
             pass
         time.sleep(0.2)
     raise TimeoutError(f"{url} did not become ready within {timeout:.0f} s")

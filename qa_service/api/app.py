@@ -321,6 +321,9 @@ def create_app(
             try:
                 app.state.service = await asyncio.to_thread(start)
                 log.info("qa-service ready")
+            except QAServiceError as e:  # e.g. a store that cannot be opened: say why, once
+                log.error("qa-service failed to start: %s", e.detail)
+                app.state.load_error = e
             except Exception as e:
                 log.exception("qa-service failed to start")
                 app.state.load_error = e

@@ -23,14 +23,15 @@ async def health() -> Health:
 
 @router.get("/ready", response_model=Readiness, responses={503: {"model": Readiness}})
 async def ready(request: Request) -> JSONResponse:
-    """Models loaded and index open: 200; otherwise 503 with the reason."""
+    """Models loaded and index open: 200. Otherwise 503 with the reason: "starting" (with
+    Retry-After), or "failed" (start-up ended with an error that waiting will not cure)."""
     service = getattr(request.app.state, "service", None)
     if service is None:
         error = getattr(request.app.state, "load_error", None)
-        body = Readiness(
-            status="failed" if error else "starting",
-            detail=str(error) if error else "loading models",
-        )
+        if error is not None:
+            failed = Readiness(status="failed", detail=str(error))
+            return JSONResponse(failed.model_dump(), status_code=503)
+        body = Readiness(status="starting", detail="loading models")
         return JSONResponse(body.model_dump(), status_code=503, headers={"Retry-After": "5"})
     info = service.status()
     body = Readiness(
