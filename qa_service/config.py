@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     milvus_token: str = ""
     #: Prefix of the Milvus collections (documents, document_parts, chunks, meta).
     milvus_collection: str = Field("qa", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,40}$")
+    #: Longest wait for one Milvus call while the store opens (connect, create, load): a server
+    #: that stops answering fails start-up with the reason instead of holding it up.
+    milvus_timeout_s: float = Field(120.0, gt=0)
     #: ``auto``: exact ``flat`` search up to ``ann_threshold`` chunks, ``ivf`` beyond.
     index_kind: Literal["auto", "flat", "ivf"] = "auto"
     ann_threshold: int = Field(100_000, ge=1)

@@ -75,7 +75,7 @@ def migrate(
 
 def _peek_dim(settings: Settings) -> int:
     """The dimension of an existing Milvus chunk collection (needed to open it)."""
-    from .milvus import chunks_collection, connect, stored_dim
+    from .milvus_schema import chunks_collection, connect, stored_dim
 
     client, uri = connect(settings)
     try:

@@ -20,11 +20,9 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import threading
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,6 +30,7 @@ import numpy.typing as npt
 
 from .config import Settings
 from .errors import StorageError
+from .milvus_schema import Collections, connect, open_collections
 from .retrieval import Hit, SearchMode, make_hits, rrf_fuse
 from .store import (
     ChunkRow,
@@ -55,10 +54,6 @@ _DOC_FIELDS = [
     "id", "title", "url", "published_at", "source", "metadata", "content_hash", "index_hash",
     "chunk_count", "created_at", "updated_at", "seq",
 ]  # fmt: skip
-_ANALYZER = {
-    "tokenizer": "standard",
-    "filter": ["lowercase", {"type": "stemmer", "language": "english"}],
-}
 _BATCH = 1000
 #: Rows written since the last flush before the chunk collection is flushed. Milvus indexes
 #: sealed segments only; unflushed rows are searched by brute force (at 100k chunks in Milvus
@@ -74,33 +69,6 @@ def _q(value: str) -> str:
 def _in(field: str, values: Sequence[str]) -> str:
     """The Milvus filter ``field in [...]``."""
     return f"{field} in [{', '.join(_q(v) for v in values)}]"
-
-
-def connect(settings: Settings) -> tuple[Any, str]:
-    """A ``MilvusClient`` for ``settings`` and its URI (a Milvus Lite file in the data directory
-    unless ``QA_MILVUS_URI`` names another file or a server)."""
-    os.environ.setdefault("GRPC_VERBOSITY", "NONE")  # gRPC's keep-alive chatter on stderr
-    from pymilvus import MilvusClient
-
-    logging.getLogger("pymilvus").setLevel(logging.ERROR)  # chatty about client-side ts
-    uri = settings.milvus_uri or str(settings.data_dir / "milvus.db")
-    if "://" not in uri:
-        Path(uri).parent.mkdir(parents=True, exist_ok=True)
-    try:
-        return MilvusClient(uri, token=settings.milvus_token or ""), uri
-    except Exception as e:
-        raise StorageError(f"Cannot connect to Milvus at {uri}: {e}") from e
-
-
-def chunks_collection(settings: Settings) -> str:
-    return f"{settings.milvus_collection}_chunks"
-
-
-def stored_dim(client: Any, collection: str) -> int | None:
-    """The dimension of the vectors a chunk collection holds (None if it has none)."""
-    info = client.describe_collection(collection)
-    dims = [f.get("params", {}).get("dim") for f in info["fields"] if f["name"] == "vector"]
-    return int(dims[0]) if dims else None
 
 
 def filter_expr(filters: Filters | None) -> str:
@@ -125,96 +93,19 @@ class MilvusStore:
     def __init__(self, settings: Settings, dim: int) -> None:
         self.client, self.uri = connect(settings)
         self.dim = dim
-        prefix = settings.milvus_collection
-        self.docs, self.parts = f"{prefix}_documents", f"{prefix}_document_parts"
-        self.chunks, self.meta = chunks_collection(settings), f"{prefix}_meta"
-        self.local = SQLiteStore(settings.db_path)  # jobs only
+        names = Collections.of(settings)
+        self.docs, self.parts, self.chunks, self.meta = (
+            names.docs, names.parts, names.chunks, names.meta
+        )  # fmt: skip
         self._lock = threading.RLock()
         self._unflushed = 0
-        self._ensure_collections()
-
-    # --- schema -------------------------------------------------------------------------------
-    def _ensure_collections(self) -> None:
-        from pymilvus import DataType, Function, FunctionType
-
-        c = self.client
-
-        def create(name: str, schema: Any, indexes: list[tuple[str, dict[str, Any]]]) -> None:
-            if c.has_collection(name):
-                return
-            params = c.prepare_index_params()
-            for field, index in indexes:
-                params.add_index(field, **index)
-            c.create_collection(
-                name, schema=schema, index_params=params, consistency_level="Strong"
-            )
-
-        dummy = [("v", {"index_type": "FLAT", "metric_type": "L2"})]
-
-        s = c.create_schema(auto_id=False)
-        s.add_field("id", DataType.VARCHAR, is_primary=True, max_length=256)
-        for field in ("title", "url"):
-            s.add_field(field, DataType.VARCHAR, max_length=8192)
-        for field in ("published_at", "source", "content_hash", "index_hash", "created_at",
-                      "updated_at"):  # fmt: skip
-            s.add_field(field, DataType.VARCHAR, max_length=512)
-        s.add_field("metadata", DataType.JSON)
-        s.add_field("chunk_count", DataType.INT64)
-        s.add_field("seq", DataType.INT64)
-        s.add_field("v", DataType.FLOAT_VECTOR, dim=2)
-        create(self.docs, s, dummy)
-
-        s = c.create_schema(auto_id=True)
-        s.add_field("pk", DataType.INT64, is_primary=True)
-        s.add_field("doc_id", DataType.VARCHAR, max_length=256)
-        s.add_field("part", DataType.INT64)
-        s.add_field("version", DataType.VARCHAR, max_length=128)  # the document's content hash
-        s.add_field("text", DataType.VARCHAR, max_length=65535)
-        s.add_field("v", DataType.FLOAT_VECTOR, dim=2)
-        create(self.parts, s, dummy)
-
-        s = c.create_schema(auto_id=False)
-        s.add_field("key", DataType.VARCHAR, is_primary=True, max_length=256)
-        s.add_field("value", DataType.VARCHAR, max_length=65535)
-        s.add_field("v", DataType.FLOAT_VECTOR, dim=2)
-        create(self.meta, s, dummy)
-
-        s = c.create_schema(auto_id=True)
-        s.add_field("id", DataType.INT64, is_primary=True)
-        s.add_field("doc_id", DataType.VARCHAR, max_length=256)
-        s.add_field("ord", DataType.INT64)
-        s.add_field("start", DataType.INT64)
-        s.add_field("end", DataType.INT64)
-        s.add_field("text", DataType.VARCHAR, max_length=65535)
-        s.add_field("bm25_text", DataType.VARCHAR, max_length=65535, enable_analyzer=True,
-                    enable_match=True, analyzer_params=_ANALYZER)  # fmt: skip
-        for field in ("title", "url"):
-            s.add_field(field, DataType.VARCHAR, max_length=8192)
-        for field in ("published_at", "source", "index_hash"):
-            s.add_field(field, DataType.VARCHAR, max_length=512)
-        s.add_field("vector", DataType.FLOAT_VECTOR, dim=self.dim)
-        s.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
-        bm25 = Function(
-            name="bm25",
-            function_type=FunctionType.BM25,
-            input_field_names=["bm25_text"],
-            output_field_names=["sparse"],
-        )
-        s.add_function(bm25)
-        create(
-            self.chunks,
-            s,
-            [
-                ("vector", {"index_type": "AUTOINDEX", "metric_type": "IP"}),
-                ("sparse", {"index_type": "SPARSE_INVERTED_INDEX", "metric_type": "BM25"}),
-            ],
-        )
-        dim = stored_dim(c, self.chunks)
-        if dim is not None and dim != self.dim:
-            raise StorageError(
-                f"Milvus collection {self.chunks} holds {dim}-d vectors, the embedder makes "
-                f"{self.dim}-d ones: set another QA_MILVUS_COLLECTION or migrate."
-            )
+        try:
+            # create what is missing, load what a restart left released (see milvus_schema)
+            open_collections(self.client, self.uri, names, dim, settings.milvus_timeout_s)
+            self.local = SQLiteStore(settings.db_path)  # jobs only
+        except BaseException:
+            self.client.close()
+            raise
 
     # --- meta ---------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
