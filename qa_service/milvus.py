@@ -22,6 +22,7 @@ import logging
 import math
 import threading
 import time
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -59,6 +60,14 @@ _BATCH = 1000
 #: sealed segments only; unflushed rows are searched by brute force (at 100k chunks in Milvus
 #: Lite: seconds per query instead of tens of milliseconds).
 _FLUSH_ROWS = 5000
+#: A meta row ``pending:<id>`` names the documents a write or a delete is changing, and is removed
+#: when it is done. One left behind means its process died half-way, leaving rows that no reader
+#: sees but that are counted, weigh in BM25 statistics, and double a document's text if the same
+#: version is posted again: the next open removes them (see ``_finish_interrupted``).
+_PENDING = "pending:"
+#: A server's pending rows this old are from a dead writer (no write takes an hour); younger ones
+#: may be another replica's write in progress. A Milvus Lite file has one process: all are dead.
+_PENDING_STALE_S = 3600.0
 
 
 def _q(value: str) -> str:
@@ -102,10 +111,42 @@ class MilvusStore:
         try:
             # create what is missing, load what a restart left released (see milvus_schema)
             open_collections(self.client, self.uri, names, dim, settings.milvus_timeout_s)
+            self._finish_interrupted(lite="://" not in self.uri)
             self.local = SQLiteStore(settings.db_path)  # jobs only
         except BaseException:
             self.client.close()
             raise
+
+    # --- interrupted writes ---------------------------------------------------------------------
+    def _begin(self, doc_ids: Sequence[str]) -> str:
+        key = f"{_PENDING}{uuid.uuid4().hex}"
+        self.set_meta(key, json.dumps({"ids": list(doc_ids), "at": time.time()}))
+        return key
+
+    def _end(self, key: str) -> None:
+        self.client.delete(self.meta, ids=[key])
+
+    def _finish_interrupted(self, lite: bool) -> None:
+        """Remove what writes and deletes killed half-way had added: for each document they
+        named, every chunk and text part that is not its current version's (all of them if the
+        document has no row)."""
+        rows = self.client.query(
+            self.meta, filter=f"key like {_q(_PENDING + '%')}", output_fields=["key", "value"]
+        )
+        for row in rows:
+            intent = json.loads(row["value"])
+            if not lite and time.time() - float(intent["at"]) < _PENDING_STALE_S:
+                continue
+            current = self._doc_rows(intent["ids"])
+            for d in intent["ids"]:
+                doc = current.get(d)
+                same = f"doc_id == {_q(d)}"
+                chunks = f" and index_hash != {_q(doc['index_hash'])}" if doc else ""
+                parts = f" and version != {_q(doc['content_hash'])}" if doc else ""
+                self.client.delete(self.chunks, filter=same + chunks)
+                self.client.delete(self.parts, filter=same + parts)
+            self._end(row["key"])
+            log.warning("Milvus: cleaned up after a write interrupted at %s", intent["ids"][:5])
 
     # --- meta ---------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
@@ -117,7 +158,7 @@ class MilvusStore:
 
     # --- documents ----------------------------------------------------------------------------
     def _texts(self, docs: dict[str, dict[str, Any]]) -> dict[str, str]:
-        out: dict[str, list[tuple[int, str]]] = {d: [] for d in docs}
+        out: dict[str, dict[int, str]] = {d: {} for d in docs}  # by part: a duplicate is harmless
         ids = list(docs)
         for i in range(0, len(ids), 100):
             part = ids[i : i + 100]
@@ -129,8 +170,8 @@ class MilvusStore:
             )
             for r in rows:
                 if r["version"] == docs[r["doc_id"]]["content_hash"]:
-                    out[r["doc_id"]].append((r["part"], r["text"]))
-        return {d: "".join(t for _, t in sorted(parts)) for d, parts in out.items()}
+                    out[r["doc_id"]][r["part"]] = r["text"]
+        return {d: "".join(parts[i] for i in sorted(parts)) for d, parts in out.items()}
 
     def _doc_rows(self, doc_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         rows: dict[str, dict[str, Any]] = {}
@@ -208,6 +249,7 @@ class MilvusStore:
         old versions of updated documents are deleted. Batched: one insert per kind of row."""
         added: list[int] = []
         with self._lock:
+            pending = self._begin([w.doc.id for w in writes])
             existing = self._doc_rows([w.doc.id for w in writes])
             chunk_rows = [self._chunk_row(w.doc, c) for w in writes if w.chunks for c in w.chunks]
             for i in range(0, len(chunk_rows), _BATCH):
@@ -241,6 +283,7 @@ class MilvusStore:
                         self.chunks,
                         filter=f"doc_id == {_q(d.id)} and index_hash != {_q(d.index_hash)}",
                     )
+            self._end(pending)
             if after is not None:
                 self.local.in_transaction(after)
             if self._unflushed >= _FLUSH_ROWS:
@@ -313,9 +356,11 @@ class MilvusStore:
         with self._lock:
             if not self._doc_rows([doc_id]):
                 return None
+            pending = self._begin([doc_id])
             self.client.delete(self.docs, ids=[doc_id])  # invisible from here on
             self.client.delete(self.chunks, filter=f"doc_id == {_q(doc_id)}")
             self.client.delete(self.parts, filter=f"doc_id == {_q(doc_id)}")
+            self._end(pending)
         return []
 
     # --- jobs (local) ---------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 The fresh-process restarts are in ``tests/e2e/test_restart.py``; here each state a restart can
 find is made by hand: collections released (as after a Milvus restart), an index missing (a first
-start killed half-way), vectors of another size, a foreign collection, no server at all. Errors
-that waiting will not cure fail at once, with their reason, on /ready and in the CLI.
+start killed half-way), vectors of another size, a foreign collection, no server at all, a write
+killed half-way. Errors that waiting will not cure fail at once, with their reason, on /ready and
+in the CLI.
 """
 
 from __future__ import annotations
@@ -137,6 +138,33 @@ def test_a_milvus_lite_2_file_fails_with_the_reason(settings):
     (settings.data_dir / "milvus.db").write_bytes(b"SQLite format 3\x00")
     with pytest.raises(StorageError, match="Milvus Lite 2 database"):
         MilvusStore(settings, 64)
+
+
+def test_a_write_killed_half_way_is_cleaned_up_on_open(settings, fake_models, monkeypatch):
+    svc = QAService(settings, fake_models)
+    store = store_of(svc)
+    upsert = store.client.upsert
+
+    def die_at_the_switch(collection, rows, **kw):
+        if collection == store.docs:
+            raise KeyboardInterrupt  # the process dies: chunks and text in, no document row
+        return upsert(collection, rows, **kw)
+
+    monkeypatch.setattr(store.client, "upsert", die_at_the_switch)
+    with pytest.raises(KeyboardInterrupt):
+        svc.ingest([DocumentIn(id="d1", text=TEXT)])
+    monkeypatch.undo()
+    assert store.count_documents() == 0 and store.count_chunks() > 0  # invisible leftovers
+    svc.close()
+
+    svc = QAService(settings, fake_models)
+    try:
+        assert store_of(svc).count_chunks() == 0
+        svc.ingest([DocumentIn(id="d1", text=TEXT)])  # the client tries again: nothing doubled
+        assert svc.get_document("d1").text == TEXT
+        assert store_of(svc).count_chunks() == svc.get_document("d1").chunks
+    finally:
+        svc.close()
 
 
 def test_ready_says_failed_with_the_reason_at_once(settings, fake_models, monkeypatch):
