@@ -42,12 +42,27 @@ Damage = Literal["corrupt", "delete", "truncate", "corrupt-meta"]
 
 
 # --- the server subprocess --------------------------------------------------------------------
-def serve_command() -> list[str]:
-    """``qa-service serve`` from the running interpreter's environment."""
+def cli_command(*args: str) -> list[str]:
+    """``qa-service ARGS`` from the running interpreter's environment."""
     script = Path(sys.executable).parent / "qa-service"
     if script.exists():
-        return [str(script), "serve"]
-    return [sys.executable, "-c", "from qa_service.cli import app; app()", "serve"]
+        return [str(script), *args]
+    return [sys.executable, "-c", "from qa_service.cli import app; app()", *args]
+
+
+def serve_command() -> list[str]:
+    """``qa-service serve`` from the running interpreter's environment."""
+    return cli_command("serve")
+
+
+def process_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a ``qa-service`` subprocess: this one's, plus ``extra``, with this
+    checkout first on the import path (the installed package may be another checkout, e.g. when
+    the tests run from a git worktree)."""
+    env = dict(os.environ)
+    env.update(extra or {})
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    return env
 
 
 class ServerError(RuntimeError):
@@ -76,8 +91,7 @@ class Server:
         self.port = free_port()
         self.starts += 1
         self.log_path = self.log_dir / f"server-{self.starts}.log"
-        env = dict(os.environ)
-        env.update(self.extra_env)
+        env = process_env(self.extra_env)
         env.update(QA_DATA_DIR=str(self.data_dir), QA_PORT=str(self.port), QA_HOST=HOST)
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
@@ -110,6 +124,8 @@ class Server:
                     )
                 try:
                     r = client.get(f"{self.url}/ready")
+                    if r.json().get("status") == "failed":  # waiting will not help
+                        raise ServerError(f"the server failed to start: {r.json().get('detail')}")
                     if r.status_code == 200:
                         body: dict[str, Any] = r.json()
                         # warm the embedder up: a fresh process's first embedding is slow

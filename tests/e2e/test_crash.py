@@ -10,6 +10,7 @@ FAISS file and round 3 deletes it before the restart: both must be rebuilt.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 
@@ -36,5 +37,28 @@ def test_acknowledged_writes_survive_sigkill_and_a_damaged_index(tmp_path):
     context = f"seed {report.seed}; server logs in {tmp_path / 'logs'}"
     assert not report.failures, context + "\n" + "\n".join(report.failures)
     assert len(report.rounds) == 3, context
+    assert report.total_acked_docs > 0, "no write was acknowledged before the kills; " + context
+    assert sum(r.searched for r in report.rounds) > 0, context
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("milvus_lite") is None, reason="milvus-lite is not installed"
+)
+def test_milvus_acknowledged_writes_survive_sigkill_and_the_restart(tmp_path):
+    """The same with ``QA_VECTOR_STORE=milvus`` (a Milvus Lite file): each restart reopens the
+    collections the killed server left (issue #14), and every acknowledged write is there."""
+    config = CrashConfig(
+        rounds=2,
+        workers=3,
+        kill_delay_s=(0.5, 2.0),
+        sample=10,
+        damage={},
+        env={"QA_GENERATOR": "none", "QA_VECTOR_STORE": "milvus"},
+        alternate_save_interval=False,
+    )
+    report = run_crash_test(config, tmp_path)
+    context = f"seed {report.seed}; server logs in {tmp_path / 'logs'}"
+    assert not report.failures, context + "\n" + "\n".join(report.failures)
+    assert len(report.rounds) == 2, context
     assert report.total_acked_docs > 0, "no write was acknowledged before the kills; " + context
     assert sum(r.searched for r in report.rounds) > 0, context
