@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from .cli_feeds import feeds_app
 from .config import Settings
 from .errors import QAServiceError
 
@@ -29,6 +30,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+app.add_typer(feeds_app, name="feeds")
 console = Console(stderr=True)
 out = Console()
 
@@ -134,19 +136,26 @@ def serve(
     )
 
 
+def _is_url(arg: str) -> bool:
+    return arg.lower().startswith(("http://", "https://"))
+
+
 @app.command()
 def ingest(
-    paths: list[Path] = typer.Argument(..., help="Files or folders (.txt .md .html .json .jsonl)"),
+    paths: list[str] = typer.Argument(
+        ..., help="Files or folders (.txt .md .html .json .jsonl), or http(s) URLs of articles"
+    ),
     data_dir: Path | None = typer.Option(None, help="Data directory [env QA_DATA_DIR]"),
     batch_size: int = typer.Option(64, min=1, help="Documents per write"),
 ) -> None:
-    """Ingest files and folders (recursively); one bad file does not stop the rest."""
+    """Ingest files, folders (recursively) and article URLs; one bad one does not stop the rest."""
     from .loaders import LoadError, iter_files, load_file
 
     settings = _settings(data_dir=data_dir)
     _configure_logging("warning")
-    files = list(iter_files(paths))
-    if not files:
+    urls = [p for p in paths if _is_url(p)]
+    files = list(iter_files([Path(p) for p in paths if not _is_url(p)]))
+    if not files and not urls:
         console.print("[yellow]No supported files found.[/yellow]")
         raise typer.Exit(1)
     service = _open_service(settings)
@@ -173,9 +182,11 @@ def ingest(
                 except (LoadError, QAServiceError) as e:
                     failures.append((str(path), str(e)))
                 progress.advance(task)
+            _ingest_urls(service, urls, counts, failures)
     finally:
         service.close()
-    table = Table(title=f"Ingested {len(files)} file(s) into {settings.data_dir}")
+    what = f"{len(files)} file(s)" + (f" and {len(urls)} URL(s)" if urls else "")
+    table = Table(title=f"Ingested {what} into {settings.data_dir}")
     for name in ("created", "updated", "unchanged", "failed"):
         table.add_column(name, justify="right")
     table.add_row(
@@ -186,6 +197,21 @@ def ingest(
         console.print(f"[red]failed[/red] {path_str}: {reason}")
     if failures:
         raise typer.Exit(1)
+
+
+def _ingest_urls(
+    service: QAService, urls: list[str], counts: Counter[str], failures: list[tuple[str, str]]
+) -> None:
+    """Fetch and ingest article URLs, counting outcomes like files."""
+    step = service.settings.max_urls_per_request
+    for i in range(0, len(urls), step):
+        for r in service.news.ingest_urls(urls[i : i + step]):
+            if r.status == "failed":
+                failures.append((r.url, r.reason or "failed"))
+                continue
+            counts[r.status] += 1
+            if r.duplicate_of:
+                console.print(f"[dim]{r.url}: already stored as {r.duplicate_of}[/dim]")
 
 
 @app.command()

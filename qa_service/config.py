@@ -113,6 +113,32 @@ class Settings(BaseSettings):
     #: Documents one summary may cover (doc_ids, or what a query finds).
     max_summary_docs: int = Field(20, ge=1)
 
+    # --- fetching URLs and feeds --------------------------------------------------------------
+    #: Fetch loopback, private, link-local and reserved addresses too. Off by default: a URL
+    #: given to the service must not reach the machine's own or its network's internal services
+    #: (server-side request forgery). Tests turn it on for their 127.0.0.1 feed server.
+    fetch_allow_private: bool = False
+    #: Seconds for each connect and read; the whole download also stops after this long.
+    fetch_timeout_s: float = Field(15.0, gt=0, le=300)
+    #: Largest page or feed downloaded (decompressed bytes).
+    fetch_max_bytes: int = Field(5 * 1024 * 1024, ge=1024)
+    fetch_max_redirects: int = Field(5, ge=0, le=20)
+    #: URLs in one ``POST /documents/urls`` (fetched one after another).
+    max_urls_per_request: int = Field(50, ge=1, le=1000)
+    #: Poll due feeds in a background thread of the server (one per data directory: the
+    #: processes that share one take turns through a lease in SQLite).
+    feed_polling: bool = True
+    feed_default_interval_minutes: float = Field(30.0, gt=0)
+    #: Shortest interval a feed may be polled at (be polite to publishers).
+    feed_min_interval_minutes: float = Field(5.0, gt=0)
+    #: Newest entries of a feed looked at per poll.
+    feed_max_entries: int = Field(100, ge=1, le=10_000)
+    #: Feed text shorter than this is a teaser: the article is fetched from the entry's link.
+    feed_full_text_chars: int = Field(1000, ge=0)
+    #: Estimated Jaccard similarity (word 3-shingles, MinHash) from which two documents are
+    #: wire copies of one story; measured by scripts/eval_wire.py (see the README).
+    wire_threshold: float = Field(0.3, gt=0, le=1)
+
     # --- security -----------------------------------------------------------------------------
     #: Comma-separated admin keys (everything, ingest and delete included). With no keys at
     #: all the API is open, and the server binds to loopback by default.

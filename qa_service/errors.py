@@ -4,7 +4,8 @@
 
     QAServiceError                      500  internal-error
     ├── InvalidInput                    422  invalid-input
-    │   └── InvalidDocument             422  invalid-document
+    │   ├── InvalidDocument             422  invalid-document
+    │   └── FetchFailed                 422  fetch-failed
     ├── NotFound                        404  not-found
     │   └── DocumentNotFound            404  document-not-found
     ├── PayloadTooLarge                 413  payload-too-large
@@ -27,6 +28,7 @@ from typing import Any, ClassVar
 
 __all__ = [
     "DocumentNotFound",
+    "FetchFailed",
     "Forbidden",
     "InvalidDocument",
     "InvalidInput",
@@ -66,6 +68,13 @@ class InvalidInput(QAServiceError):
 class InvalidDocument(InvalidInput):
     slug = "invalid-document"
     title = "Invalid document"
+
+
+class FetchFailed(InvalidInput):
+    """A URL given to the service (a feed to follow) could not be fetched or read."""
+
+    slug = "fetch-failed"
+    title = "Fetch failed"
 
 
 class NotFound(QAServiceError):

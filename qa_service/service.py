@@ -23,6 +23,7 @@ from .errors import DocumentNotFound, InvalidInput, LimitExceeded, NotFound
 from .generation import Generator, load_generator
 from .jobs import JobRunner
 from .loaders import LoadError, load_bytes
+from .news import NewsDesk
 from .observability import INGESTED, MODEL_LATENCY, InstrumentedEmbedder
 from .retrieval import Retriever, SearchMode
 from .schemas import (
@@ -55,6 +56,7 @@ from .store import (
     now_iso,
 )
 from .summarizing import SourceText, Summarizer, Summary, SummarySentence
+from .wire import Fingerprint, FoldedIndex, WireIndex
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +169,7 @@ class QAService:
         )
         self.summarizer = Summarizer(self.embedder, models.generator)
         self.jobs = JobRunner(self)
+        self._start_news()
 
     def _faiss_retriever(self, store: SQLiteStore) -> Retriever:
         settings = self.settings
@@ -184,9 +187,19 @@ class QAService:
         )
 
     def close(self) -> None:
+        self.news.close()
         self.jobs.close()
         self.retriever.close()
         self.store.close()
+        self.wire.close()
+
+    def _start_news(self) -> None:
+        """Wire copies and the news desk (URLs, feeds). Search and answers go through the
+        folded index, which shows a passage that several outlets carry once."""
+        self.wire = WireIndex(self.settings.db_path, self.settings.wire_threshold)
+        self.folded = FoldedIndex(self.retriever, self.wire)
+        self.answerer.retriever = self.folded
+        self.news = NewsDesk(self)
 
     # --- configuration of the index -----------------------------------------------------------
     def _index_config(self) -> dict[str, Any]:
@@ -362,7 +375,8 @@ class QAService:
                 results.append(IngestResult(id=doc_id, status=status, chunks=chunk_count))
             hook = on_commit(results) if on_commit else None
             if items:
-                self._write(items, hook)
+                prints = [Fingerprint.of(d.id, d.text) for d, c in items if c is not None]
+                self._write(items, self.wire.link_hook(prints, hook))
             elif hook is not None:
                 self.store.in_transaction(hook)
         for r in results:
@@ -434,6 +448,7 @@ class QAService:
             if removed is None:
                 raise DocumentNotFound(doc_id)
             self.retriever.apply(removed, [], self.embedder.embed([]))
+        self.wire.forget(doc_id)
         self.retriever.maybe_save()
 
     # --- search -------------------------------------------------------------------------------
@@ -470,7 +485,7 @@ class QAService:
             qvec = np.zeros(self.embedder.dim, dtype=np.float32)
         else:
             qvec = self.embedder.embed([query])[0]
-        hits = self.retriever.search(query, qvec, top_k, to_filters(filters), mode)
+        folded = self.folded.search_folded(query, qvec, top_k, to_filters(filters), mode)
         return [
             SearchHit(
                 doc_id=h.chunk.doc_id,
@@ -483,8 +498,9 @@ class QAService:
                 score=round(h.score, 6),
                 dense_score=None if h.dense_score is None else round(h.dense_score, 6),
                 keyword_score=None if h.keyword_score is None else round(h.keyword_score, 6),
+                also_in=also_in,
             )
-            for h in hits
+            for h, also_in in folded
         ]
 
     # --- answers ------------------------------------------------------------------------------
@@ -550,7 +566,9 @@ class QAService:
             return [SourceText(None, req.text, _sha256(req.text))]
         if req.query is not None:
             hits = self.search(req.query, req.top_k, req.filters)
-            ids = list(dict.fromkeys(h.doc_id for h in hits))[: s.max_summary_docs]
+            # Folded wire copies come back in: the summary cites every outlet that carries it.
+            found = (d for h in hits for d in (h.doc_id, *h.also_in))
+            ids = list(dict.fromkeys(found))[: s.max_summary_docs]
         else:
             ids = [req.doc_id] if req.doc_id is not None else list(dict.fromkeys(req.doc_ids or []))
             if len(ids) > s.max_summary_docs:

@@ -31,8 +31,12 @@ BENCHES = {
     "bench_summarize": ["scripts/bench_summarize.py"],
     "load_test": ["scripts/load_test.py", "--seconds", "60"],
     "bench_scale": ["scripts/bench_scale.py"],
+    "bench_feeds": ["scripts/bench_feeds.py"],
 }
-NEEDS_EVAL = {"bench_ingest", "bench_ingest_onnx", "bench_embed", "bench_ask", "bench_summarize"}
+NEEDS_EVAL = {
+    "bench_ingest", "bench_ingest_onnx", "bench_embed", "bench_ask", "bench_summarize",
+    "bench_feeds",
+}  # fmt: skip
 
 
 def load(name: str) -> dict[str, Any] | None:
@@ -219,6 +223,18 @@ def summary_rows() -> list[list[Any]]:
                     check(two.get("errors") == 0 and two.get("replicas_seen") == 2),
                 ]
             )
+    feeds = load("bench_feeds")
+    if feeds:
+        rows.append(
+            [
+                f"URLs ingested/s from a local server ({feeds.get('pages')} pages)",
+                feeds.get("urls_per_s"),
+                f"unchanged {feeds.get('urls_per_s_unchanged')}",
+                "-",
+                f"extraction {feeds.get('extract_share', 0):.1%} of the time",
+                "-",
+            ]
+        )
     return rows
 
 

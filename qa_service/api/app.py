@@ -24,7 +24,7 @@ from ..errors import QAServiceError
 from ..observability import RequestContextMiddleware
 from ..schemas import Problem
 from ..service import Models, QAService, load_models
-from .routes import ask, documents, health, jobs, openai, search, summaries
+from .routes import ask, documents, feeds, health, jobs, openai, search, summaries
 from .routes.openai import openai_error_body
 
 log = logging.getLogger(__name__)
@@ -315,7 +315,9 @@ def create_app(
         app.state.load_error = None
 
         def start() -> QAService:
-            return QAService(settings, models or load_models(settings))
+            service = QAService(settings, models or load_models(settings))
+            service.news.start_polling()  # the server follows feeds; CLI commands do not
+            return service
 
         async def load() -> None:
             try:
@@ -360,6 +362,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(documents.router)
     app.include_router(jobs.router)
+    app.include_router(feeds.router)
     app.include_router(search.router)
     app.include_router(ask.router)
     app.include_router(summaries.router)

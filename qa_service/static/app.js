@@ -469,9 +469,10 @@ async function loadDocuments(append = false) {
 $("docs-more").addEventListener("click", () => loadDocuments(true));
 
 /** Ask for confirmation in a modal <dialog>; resolves to true when confirmed. */
-function confirmDialog(message) {
+function confirmDialog(message, action = "Delete") {
   const dialog = $("confirm");
   $("confirm-text").textContent = message;
+  dialog.querySelector("button[value=ok]").textContent = action;
   return new Promise((resolve) => {
     dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
     dialog.returnValue = "cancel";
@@ -516,12 +517,12 @@ function showIngestResult(r) {
   );
 }
 
-async function submitWith(form, send) {
+async function submitWith(form, send, show = showIngestResult) {
   const button = form.querySelector("button[type=submit]");
   button.disabled = true;
   clearError();
   try {
-    showIngestResult(await send());
+    show(await send());
     form.reset();
     await loadDocuments();
   } catch (e) {
@@ -548,6 +549,152 @@ $("upload-form").addEventListener("submit", (e) => {
   submitWith(e.target, () => apiJson("/documents/files", { method: "POST", body: data }));
 });
 
+// ---------- articles from the web ----------
+
+function showUrlResults(r) {
+  const items = r.results.map((x) => {
+    if (x.status === "failed") return el("li", { class: "failed" }, `${x.url}: not added: ${x.reason}`);
+    const what = x.duplicate_of
+      ? `already stored (${x.duplicate_of})`
+      : STATUS_WORDS[x.status] || x.status;
+    const copy = x.near_duplicate_of ? `; another outlet's copy of ${x.near_duplicate_of}` : "";
+    return el("li", {}, `${x.title || x.url}: ${what}${copy}`);
+  });
+  const failed = r.results.filter((x) => x.status === "failed").length;
+  const counts = `${plural(r.results.length, "URL")} processed`;
+  $("add-result").replaceChildren(
+    el("p", {}, failed ? `${counts}, ${failed} failed.` : `${counts}.`),
+    el("ul", {}, ...items),
+  );
+}
+
+$("urls-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const urls = $("urls-text").value.split(/\s+/).filter(Boolean);
+  if (!urls.length) return;
+  submitWith(e.target, () => apiJson("/documents/urls", { method: "POST", json: { urls } }), showUrlResults);
+});
+
+// ---------- feeds ----------
+
+const FEED_STATUS = {
+  pending: "not checked yet",
+  ok: "checked",
+  not_modified: "checked, no change",
+  error: "failing",
+};
+
+function formatTime(value) {
+  const d = new Date(value);
+  return isNaN(d) ? String(value) : d.toLocaleString();
+}
+
+function feedItem(f) {
+  const name = f.title || f.url;
+  const checked = f.last_fetch_at ? ` ${formatTime(f.last_fetch_at)}` : "";
+  const meta = [
+    `every ${f.interval_minutes} min`,
+    `${FEED_STATUS[f.status] || f.status}${checked}`,
+    `${plural(f.entries_ingested, "article")}`,
+    f.entries_duplicate ? `${f.entries_duplicate} already stored` : null,
+    f.entries_failed ? `${f.entries_failed} failed` : null,
+  ]
+    .filter(Boolean)
+    .join(" · ");
+  const href = safeHref(f.url);
+  return el("li", { class: "doc", "data-id": f.id },
+    el("div", { class: "doc-main" },
+      el("span", { class: "feed-name" }, name),
+      href ? el("a", { href, rel: "noopener noreferrer", target: "_blank", class: "meta" }, f.url) : null,
+      el("span", { class: "meta" }, meta),
+      f.last_error ? el("span", { class: "meta failed" }, f.last_error) : null,
+    ),
+    el("div", { class: "feed-actions" },
+      el("button", {
+        type: "button",
+        class: "secondary",
+        "aria-label": `Check ${name} now`,
+        onclick: (e) => refreshFeed(f.id, e.currentTarget),
+      }, "Check now"),
+      el("button", {
+        type: "button",
+        class: "secondary danger-text",
+        "aria-label": `Stop following ${name}`,
+        onclick: () => removeFeed(f.id, name),
+      }, "Remove"),
+    ),
+  );
+}
+
+async function loadFeeds() {
+  try {
+    const r = await apiJson("/feeds");
+    $("feed-list").replaceChildren(...r.feeds.map(feedItem));
+    $("feeds-count").textContent = r.total === 0 ? "No feeds followed yet." : plural(r.total, "feed");
+  } catch (e) {
+    showError(e);
+  }
+}
+
+async function refreshFeed(id, button) {
+  button.disabled = true;
+  button.textContent = "Checking…";
+  clearError();
+  try {
+    const f = await apiJson(`/feeds/${encodeURIComponent(id)}/refresh`, { method: "POST" });
+    const outcome =
+      f.status === "error" ? `failed: ${f.last_error}` : `${plural(f.entries_ingested, "article")} so far`;
+    $("feed-result").replaceChildren(el("p", {}, `Checked “${f.title || f.url}”: ${outcome}.`));
+    await Promise.all([loadFeeds(), loadDocuments()]);
+  } catch (e) {
+    showError(e);
+    button.disabled = false;
+    button.textContent = "Check now";
+  }
+}
+
+async function removeFeed(id, name) {
+  const opener = document.activeElement;
+  const ok = await confirmDialog(`Stop following “${name}”? The articles it brought stay.`, "Remove");
+  if (!ok) {
+    if (opener) opener.focus();
+    return;
+  }
+  clearError();
+  try {
+    await api(`/feeds/${encodeURIComponent(id)}`, { method: "DELETE" });
+    $("feed-result").replaceChildren(el("p", {}, `Stopped following “${name}”.`));
+    await loadFeeds();
+    $("feeds-h").setAttribute("tabindex", "-1");
+    $("feeds-h").focus();
+  } catch (e) {
+    showError(e);
+  }
+}
+
+$("feed-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const form = e.target;
+  const button = form.querySelector("button[type=submit]");
+  const body = { url: $("feed-url").value.trim() };
+  const minutes = Number($("feed-interval").value);
+  if (minutes > 0) body.interval_minutes = minutes;
+  button.disabled = true;
+  clearError();
+  try {
+    const f = await apiJson("/feeds", { method: "POST", json: body });
+    $("feed-result").replaceChildren(
+      el("p", {}, `Following “${f.title || f.url}”; its articles are being added.`),
+    );
+    form.reset();
+    await loadFeeds();
+  } catch (err) {
+    showError(err);
+  } finally {
+    button.disabled = false;
+  }
+});
+
 // ---------- start ----------
 
 $("error-close").addEventListener("click", clearError);
@@ -558,6 +705,7 @@ if (localStorage.getItem(KEY_STORAGE)) showKeyForm("", false);
 (async function start() {
   for (let attempt = 0; attempt < 20; attempt++) {
     const result = await loadDocuments();
+    if (result === true) loadFeeds();
     if (result === true || !(result instanceof ApiError) || result.status !== 503) return;
     await new Promise((r) => setTimeout(r, 3000));
   }

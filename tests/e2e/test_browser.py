@@ -17,8 +17,10 @@ import httpx
 import pytest
 
 from qa_service.api import create_app
-from qa_service.service import Models
+from qa_service.config import Settings
+from qa_service.service import Models, load_models
 from tests.conftest import SEED_ARTICLE, live_server, make_settings
+from tests.newsroom import STORIES, NewsServer, article_page, news_server, rss
 
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="playwright is not installed (pip install playwright)"
@@ -289,3 +291,70 @@ def test_upload_files_reports_each_file(page: Any, server: str, tmp_path: Path) 
     for doc in httpx.get(f"{server}/documents").json()["documents"]:
         if doc["id"] != "syria":
             assert httpx.delete(f"{server}/documents/{doc['id']}").status_code == 204
+
+
+# --- feeds and URLs: the app and a feed server on loopback ---------------------------------
+@pytest.fixture(scope="module")
+def feeds() -> Iterator[NewsServer]:
+    with news_server() as s:
+        for slug, (title, paragraphs) in STORIES.items():
+            s.set_page(f"/times/{slug}", article_page(title, paragraphs))
+        items = [
+            {"title": STORIES[slug][0], "link": s.url(f"/times/{slug}"), "guid": slug,
+             "description": STORIES[slug][1][0][:80]}
+            for slug in ("harbour", "glacier")
+        ]  # fmt: skip
+        s.set_feed("/rss", rss("Baltic Times", items))
+        yield s
+
+
+@pytest.fixture(scope="module")
+def feeds_app(tmp_path_factory: pytest.TempPathFactory, feeds: NewsServer) -> Iterator[str]:
+    settings = make_settings(
+        tmp_path_factory.mktemp("browser-feeds") / "data",
+        generator="none",
+        fetch_allow_private=True,  # the feed server is on 127.0.0.1
+        feed_full_text_chars=300,
+    )
+    models = Models(embedder=load_models(Settings(generator="none")).embedder)
+    with live_server(create_app(settings, models=models)) as url:
+        yield url
+
+
+def test_follow_check_and_remove_a_feed(
+    page: Any, feeds_app: str, feeds: NewsServer, tmp_path: Path
+) -> None:
+    page.goto(feeds_app)
+    expect(page.locator("#feeds-count")).to_have_text("No feeds followed yet.")
+    page.fill("#feed-url", feeds.url("/rss"))
+    page.fill("#feed-interval", "60")
+    page.click("#feed-form button[type=submit]")
+    expect(page.locator("#feed-result")).to_contain_text("Following “Baltic Times”")
+    item = page.locator("#feed-list li", has_text="Baltic Times")
+    expect(item).to_have_count(1)
+    expect(item).to_contain_text("every 60 min")
+
+    item.get_by_role("button", name="Check Baltic Times now").click()
+    expect(item).to_contain_text("2 articles", timeout=60_000)
+    expect(page.locator("#doc-list li")).to_have_count(2)
+    _screenshot(page, tmp_path, "desktop-feeds.png")
+
+    page.fill("#urls-text", f"{feeds.url('/times/budget')}\n{feeds.url('/missing')}")
+    page.click("#urls-form button[type=submit]")
+    result = page.locator("#add-result")
+    expect(result).to_contain_text("2 URLs processed, 1 failed.", timeout=60_000)
+    expect(result).to_contain_text("Lisbon council approves budget for new tram line: added")
+    expect(result.locator(".failed")).to_contain_text("not added: HTTP 404 Not Found")
+    expect(page.locator("#doc-list li")).to_have_count(3)
+
+    page.set_viewport_size({"width": 375, "height": 800})
+    _no_horizontal_scroll(page, 375)
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+    item.get_by_role("button", name="Stop following Baltic Times").click()
+    dialog = page.locator("dialog#confirm")
+    expect(dialog).to_contain_text("The articles it brought stay.")
+    dialog.get_by_role("button", name="Remove").click()
+    expect(page.locator("#feed-list li")).to_have_count(0)
+    expect(page.locator("#feeds-count")).to_have_text("No feeds followed yet.")
+    expect(page.locator("#doc-list li")).to_have_count(3)

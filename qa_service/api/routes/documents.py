@@ -12,6 +12,8 @@ from ...schemas import (
     IngestResponse,
     JobInfo,
     UploadResponse,
+    UrlIngestRequest,
+    UrlIngestResponse,
 )
 from ..deps import AdminAccess, ReadAccess, ServiceDep
 
@@ -51,6 +53,13 @@ async def upload_documents(
     """Ingest uploaded files like `qa-service ingest`; a bad file is reported, not fatal."""
     contents = [(f.filename or "upload", await f.read()) for f in files]
     return await run_in_threadpool(service.ingest_files, contents)
+
+
+@router.post("/urls", response_model=UrlIngestResponse, dependencies=[AdminAccess])
+def ingest_urls(body: UrlIngestRequest, service: ServiceDep) -> UrlIngestResponse:
+    """Fetch article pages, extract each article and ingest it. Each URL gets its own result
+    (created, updated, unchanged, or failed with a reason); one bad URL never fails the rest."""
+    return UrlIngestResponse(results=service.news.ingest_urls(body.urls))
 
 
 @router.get("", response_model=DocumentList, dependencies=[ReadAccess])
