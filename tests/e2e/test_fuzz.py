@@ -24,7 +24,7 @@ EXAMPLES = 25
 @pytest.fixture(scope="module")
 def schema(models, tmp_path_factory) -> Iterator[schemathesis.BaseSchema]:
     settings = make_settings(tmp_path_factory.mktemp("fuzz") / "data", generator="none")
-    app = create_app(settings, models=Models(models.embedder, None))
+    app = create_app(settings, models=Models(models.embedder, None, models.reader))
     with TestClient(app) as client:  # the lifespan opens the service for the fuzzer's calls
         doc = {"id": "syria", "title": "Syria", "text": SEED_ARTICLE.read_text(encoding="utf-8")}
         assert client.post("/documents", json={"documents": [doc]}).status_code == 200
