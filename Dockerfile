@@ -20,6 +20,7 @@ COPY pyproject.toml Makefile README.md ./
 COPY qa_service ./qa_service
 COPY examples ./examples
 COPY models/README.md ./models/README.md
+COPY models/reader ./models/reader
 
 # torch's CPU build first (PyPI's default build of the same version carries CUDA, several GB),
 # then `make install models` as in the README.

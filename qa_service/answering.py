@@ -1,12 +1,16 @@
 """Grounded answers: evidence sentences, an abstention gate, then extractive or verified text.
 
 1. Retrieve chunks (hybrid), split them into sentences with document offsets.
-2. Score each sentence: cosine to the question + IDF-weighted overlap of the question's words.
-3. Gate: answer only when the best evidence is close enough *and* covers the question's words
-   (thresholds calibrated on SQuAD 2.0 dev by ``scripts/eval_qa.py``).
+2. Score each sentence with the reader (``reader.py``): the probability that it answers the
+   question, and the short answer inside it. Without a reader (``QA_READER=none``): cosine to
+   the question + IDF-weighted overlap of the question's words.
+3. Gate: answer only when the best sentence's reader score reaches the threshold calibrated on
+   SQuAD 2.0 dev by ``scripts/eval_qa.py`` (without a reader: similarity and word coverage).
 4. Extractive: the best sentence(s) with ``[n]`` markers. Generative: the generator phrases an
-   answer from the numbered evidence; every sentence is checked against what it cites
-   (``grounding.check_support``) and anything unsupported falls back to the extractive answer.
+   answer from the numbered evidence the reader accepts; every sentence is checked against what
+   it cites (``grounding.check_support``: its numbers and names must be there) and anything
+   unsupported falls back to the extractive answer. ``auto`` generates only with an
+   instruction-tuned (chat) model: the default base model answers worse than extraction.
 
 The model never decides whether to answer, what is cited, or the answer's format; sentences of
 articles that address a model ("ignore previous instructions") never reach the prompt.
@@ -41,7 +45,8 @@ from .grounding import (
     overlap,
     strip_markers,
 )
-from .schemas import AskMode, AskResponse, Citation, ModelInfo, RelatedPassage
+from .reader import Reader
+from .schemas import AskMode, AskResponse, Citation, ModelInfo, RelatedPassage, ShortAnswer
 from .store import Filters
 
 log = logging.getLogger(__name__)
@@ -103,6 +108,8 @@ class Evidence:
     dense: float = 0.0
     lexical: float = 0.0
     score: float = 0.0
+    #: The reader's short answer: ``(start, end)`` inside ``quote``.
+    span: tuple[int, int] | None = None
 
 
 @dataclass(slots=True)
@@ -113,6 +120,8 @@ class Gate:
     reason: str
     best_dense: float = 0.0
     best_lexical: float = 0.0
+    #: The reader's score for the best sentence (None without a reader).
+    best_reader: float | None = None
     context_coverage: float = 0.0
     unknown_names: list[str] = field(default_factory=list)
 
@@ -165,12 +174,20 @@ class Answerer:
         store: DocumentStore,
         retriever: SearchIndex,
         generator: Generator | None,
+        reader: Reader | None = None,
     ) -> None:
         self.settings = settings
         self.embedder = embedder
         self.store = store
         self.retriever = retriever
         self.generator = generator
+        self.reader = reader
+        #: The reader score an answer needs (the setting, else the model's calibrated value).
+        self.threshold = (
+            settings.reader_threshold
+            if settings.reader_threshold is not None
+            else (reader.threshold if reader is not None and reader.threshold is not None else 0.5)
+        )
         self._cache: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
         self._cache_lock = threading.Lock()
 
@@ -179,11 +196,24 @@ class Answerer:
         return ModelInfo(
             embedding=self.embedder.name,
             generator=self.generator.name if self.generator else None,
+            reader=self.reader.name if self.reader else None,
+            auto_mode="generative" if self.generates_in_auto else "extractive",
         )
+
+    @property
+    def generates_in_auto(self) -> bool:
+        """``auto`` phrases answers only with an instruction-tuned (chat) generator: the default
+        base model answered worse than extraction on SQuAD 2.0 dev (see the README)."""
+        return self.generator is not None and self.generator.is_chat
 
     # --- 1-2: evidence ------------------------------------------------------------------------
     def gather(
-        self, question: str, top_k: int, filters: Filters | None, context: str | None = None
+        self,
+        question: str,
+        top_k: int,
+        filters: Filters | None,
+        context: str | None = None,
+        timings: dict[str, float] | None = None,
     ) -> list[Evidence]:
         """Candidate sentences from the top chunks, ranked by score (best first).
 
@@ -227,6 +257,20 @@ class Answerer:
                 )
                 candidates.append((e.lexical - 0.1 * rank, e))
         candidates.sort(key=lambda c: -c[0])
+        if self.reader is not None:
+            evidence = [e for _, e in candidates[: self.settings.reader_candidates]]
+            t0 = time.perf_counter()
+            readings = self.reader.read(question, [e.quote for e in evidence])
+            if timings is not None:
+                timings["read"] = (time.perf_counter() - t0) * 1000
+            for e, r in zip(evidence, readings, strict=True):
+                e.score, e.span = r.score, r.span
+            evidence.sort(key=lambda e: -e.score)
+            # the cosine of the best few, for the gate's topicality check (cached vectors)
+            top = evidence[: self.PROMPT_SOURCES]
+            for e, vec in zip(top, self._sentence_vectors([e.quote for e in top]), strict=True):
+                e.dense = float(vec @ qvec)
+            return evidence
         evidence = [e for _, e in candidates[: self.CANDIDATES]]
         if not evidence:
             return []
@@ -256,8 +300,10 @@ class Answerer:
 
     # --- 3: the gate --------------------------------------------------------------------------
     def gate(self, question: str, evidence: list[Evidence]) -> Gate:
-        """Answer only when the evidence is about the question. Three checks, all on numbers
-        calibrated on SQuAD 2.0 dev (``scripts/eval_qa.py``):
+        """Answer only when the evidence answers the question.
+
+        With a reader: the best sentence's reader score reaches ``threshold``. Without one,
+        three checks, all on numbers calibrated on SQuAD 2.0 dev (``scripts/eval_qa.py``):
 
         * the best sentence's cosine to the question reaches ``answer_min_similarity``
           (off-topic questions fail here);
@@ -283,6 +329,14 @@ class Answerer:
             unknown_names=unknown,
         )
         s = self.settings
+        if self.reader is not None:
+            gate.best_reader = best.score
+            if best.score < self.threshold:
+                gate.reason = f"the reader's best score {best.score:.2f} < {self.threshold:.2f}"
+            else:
+                gate.answerable = True
+                gate.reason = "ok"
+            return gate
         if best.dense < s.answer_min_similarity:
             gate.reason = f"best evidence similarity {best.dense:.2f} < {s.answer_min_similarity}"
         elif coverage < s.answer_min_coverage:
@@ -298,8 +352,9 @@ class Answerer:
     def extractive(self, evidence: list[Evidence]) -> tuple[str, list[tuple[int, Evidence]]]:
         """The best sentence, plus the runner-up when it is nearly as good and not redundant."""
         picked = [evidence[0]]
+        floor = max(0.95 * evidence[0].score, self.threshold if self.reader else -1.0)
         for e in evidence[1:3]:
-            if e.score >= 0.95 * evidence[0].score and e.quote != evidence[0].quote:
+            if e.score >= floor and e.quote != evidence[0].quote:
                 picked.append(e)
                 break
         cited = list(enumerate(picked, start=1))
@@ -308,7 +363,12 @@ class Answerer:
 
     # --- 4b: generative -----------------------------------------------------------------------
     def _sources(self, evidence: list[Evidence]) -> list[Evidence]:
-        return evidence[: self.PROMPT_SOURCES]
+        top = evidence[: self.PROMPT_SOURCES]
+        if self.reader is None:
+            return top
+        # only sentences the reader accepts as answers: a small model readily merges a true
+        # but beside-the-point sentence into its answer
+        return [e for e in top if e.score >= self.threshold] or top[:1]
 
     def _prompt(
         self, question: str, sources: list[Evidence], style: str | None = None
@@ -346,9 +406,14 @@ class Answerer:
         self, question: str, text: str, sources: list[Evidence]
     ) -> tuple[str, list[tuple[int, Evidence]]] | str:
         """Attach verified citations to each generated sentence, or say why it can't be done."""
-        # Only evidence nearly as relevant as the best may support the answer: a small model
-        # readily copies a true but beside-the-point sentence.
-        floor = self.RELEVANCE_RATIO * max(e.score for e in sources)
+        # Only evidence nearly as relevant as the best (with a reader: evidence the reader
+        # accepts as an answer) may support the answer: a small model readily copies a true
+        # but beside-the-point sentence.
+        floor = (
+            self.threshold
+            if self.reader is not None
+            else self.RELEVANCE_RATIO * max(e.score for e in sources)
+        )
         numbered = [(i, e) for i, e in enumerate(sources, start=1) if e.score >= floor]
         out: list[str] = []
         cited: dict[int, Evidence] = {}
@@ -476,7 +541,7 @@ class Answerer:
         ``max_new_tokens`` lowers the generator's token budget.
         """
         t0 = time.perf_counter()
-        draft.evidence = self.gather(question, top_k, filters, context)
+        draft.evidence = self.gather(question, top_k, filters, context, draft.timings)
         draft.timings["retrieve"] = (time.perf_counter() - t0) * 1000
         draft.timings["generate"] = 0.0
         if not draft.evidence:
@@ -487,7 +552,9 @@ class Answerer:
             draft.gate = self.gate(question, draft.evidence)
             if not draft.gate.answerable:
                 draft.answer = NOT_IN_ARTICLES
-            elif mode != "extractive" and self.generator is not None:
+            elif self.generator is not None and (
+                mode == "generative" or (mode == "auto" and self.generates_in_auto)
+            ):
                 try:
                     yield from self._generate(
                         question, draft.evidence, draft, style, max_new_tokens
@@ -525,6 +592,18 @@ class Answerer:
         ]
         self._check_quotes(citations)
         related = []
+        short = None
+        best = draft.evidence[0] if draft.evidence else None
+        for i, e in draft.cited:
+            if e is best and e.span is not None:
+                a, b = e.span
+                short = ShortAnswer(
+                    text=e.quote[a:b],
+                    citation=i,
+                    doc_id=e.doc_id,
+                    start=e.start + a,
+                    end=e.start + b,
+                )
         if not draft.cited:
             related = [
                 RelatedPassage(
@@ -541,6 +620,7 @@ class Answerer:
             answer=draft.answer,
             answerable=bool(draft.cited),
             citations=citations,
+            short_answer=short,
             grounding=draft.grounding if draft.cited else "none",
             fallback_reason=draft.fallback_reason,
             related=related,

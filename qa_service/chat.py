@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .answering import Draft
 from .errors import InvalidInput, NotFound
-from .schemas import AskResponse, Citation, SummarizeRequest, SummarizeResponse
+from .schemas import AskResponse, Citation, ModelInfo, SummarizeRequest, SummarizeResponse
 from .service import QAService
 
 ANSWER_MODEL = "qa-service"
@@ -90,11 +90,19 @@ class ChatRequest(BaseModel):
     stream_options: StreamOptions | None = None
 
 
-def list_models() -> dict[str, Any]:
+def list_models(info: ModelInfo) -> dict[str, Any]:
+    """OpenAI's list shape; each entry also says which local models answer behind it (and
+    whether ``auto`` phrases answers with the generator or quotes them)."""
     return {
         "object": "list",
         "data": [
-            {"id": m, "object": "model", "created": _CREATED, "owned_by": "qa-service"}
+            {
+                "id": m,
+                "object": "model",
+                "created": _CREATED,
+                "owned_by": "qa-service",
+                "qa_service": info.model_dump(),
+            }
             for m in MODELS
         ],
     }

@@ -13,6 +13,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 DEFAULT_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 #: Name of the generator prepared into ``models/`` by ``qa-service prepare-models``.
 DEFAULT_GENERATOR_MODEL = "gemma-3-270m-bf16"
+#: The reader trained by scripts/train_reader.py and committed in ``models/reader``.
+DEFAULT_READER_MODEL = "reader"
 #: ``models/`` of the checkout (the package's parent folder), wherever the command runs from.
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 
@@ -76,6 +78,18 @@ class Settings(BaseSettings):
     generation_max_s: float = Field(60.0, gt=0)
     #: ``auto``: bfloat16 on a GPU or a CPU with native bf16 (AVX-512 BF16/AMX), else float32.
     generator_dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    #: ``transformers``: the reader scores candidate sentences (which one answers, whether any
+    #: does); ``none``: the older cosine + word-overlap ranking and gate.
+    reader: Literal["transformers", "none"] = "transformers"
+    #: Our reader shipped in ``models/reader`` (default), a folder name under ``models_dir``,
+    #: a local path, or a HF id of a sequence-classification cross-encoder or an extractive
+    #: QA model.
+    reader_model: str = DEFAULT_READER_MODEL
+    #: Abstain when the best sentence's reader score is below this; unset: the threshold
+    #: calibrated for the model (``reader.json``), else 0.5.
+    reader_threshold: float | None = Field(None, ge=0, le=1)
+    #: Sentences of the retrieved chunks that the reader scores per question.
+    reader_candidates: int = Field(16, ge=1, le=256)
     #: ``auto`` picks CUDA when torch sees a GPU, else the CPU.
     device: str = "auto"
     #: Torch intra-op threads (0 = torch's default: all cores).
@@ -94,6 +108,7 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, ge=1)
 
     # --- answers ------------------------------------------------------------------------------
+    # Without a reader (QA_READER=none) the gate uses these three instead:
     #: Abstain when the best evidence sentence's cosine to the question is below this.
     answer_min_similarity: float = Field(0.45, ge=-1, le=1)
     #: Abstain when the best passage covers less than this share of the question's words

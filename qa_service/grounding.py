@@ -12,12 +12,14 @@ Everything here is pure text logic, shared by answers and summaries:
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
+from text_to_num import alpha2digit
 
 _WORD_RE = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*", re.UNICODE)
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
@@ -26,13 +28,19 @@ _MARKER_RE = re.compile(r"\s*\[(\d+)\]")
 _POSSESSIVE_RE = re.compile(r"['\u2019](s|m|ve|ll|re|d|t)$")  # possessive or contraction
 _ACRONYM_RE = re.compile(r"\b[A-Za-z](?:\.[A-Za-z])+\b\.?")
 
-_NUMBER_WORDS = {
-    "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
-    "seven": "7", "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12",
-    "twenty": "20", "thirty": "30", "forty": "40", "fifty": "50", "hundred": "100",
-    "thousand": "1000", "million": "1000000", "billion": "1000000000", "half": "0.5",
-    "dozen": "12", "dozens": "12",
-}  # fmt: skip
+# Quantities of a scale word: "half-a-million", "1.5 million", "a quarter of a billion".
+_SCALES = {"thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12}
+_FRACTIONS = {"half": 0.5, "quarter": 0.25, "a": 1.0, "an": 1.0, "one": 1.0}
+_SCALED_RE = re.compile(
+    r"\b(\d+(?:[.,]\d+)*|half|quarter|an?|one)(?:[\s-]+(?:of[\s-]+)?an?)?[\s-]+"
+    r"(thousand|million|billion|trillion)\b(?!s)",
+    re.IGNORECASE,
+)
+# Vague plurals ("tens of thousands", "millions") state no number: text2num would read
+# "tens of thousands" as "10 of 1000".
+_VAGUE_RE = re.compile(
+    r"\b(?:tens|dozens|scores|hundreds|thousands|millions|billions|trillions)\b", re.IGNORECASE
+)
 
 # Words that carry no claim of their own: a generated sentence may add them freely.
 _FILLER = {
@@ -236,6 +244,28 @@ def _norm_number(raw: str) -> str:
     return value
 
 
+def _scaled(match: re.Match[str]) -> str:
+    head, scale = match.group(1).lower(), _SCALES[match.group(2).lower()]
+    factor = _FRACTIONS[head] if head in _FRACTIONS else float(head.replace(",", ""))
+    value = factor * scale
+    return f" {int(value) if value == int(value) else value} "
+
+
+def numbers_in(text: str) -> frozenset[str]:
+    """The numbers a text states, as normalised digit strings.
+
+    Numbers in words are read by ``text2num`` ("twenty-three" -> 23, "five hundred thousand"
+    -> 500000); a fraction or numeral before a scale word is multiplied out first
+    ("half-a-million" -> 500000, "1.5 million" -> 1500000), so "1,000,000" is never taken as
+    supported by "half-a-million". Vague plurals ("tens of thousands") state no number.
+    """
+    text = _VAGUE_RE.sub(" ", text)
+    text = _SCALED_RE.sub(_scaled, text)
+    with contextlib.suppress(Exception):  # user text: a parser hiccup must not fail an answer
+        text = alpha2digit(text, "en")
+    return frozenset(_norm_number(n) for n in _NUMBER_RE.findall(text))
+
+
 @dataclass(frozen=True, slots=True)
 class Terms:
     """What a text claims: content-word stems, numbers and names (lowercased)."""
@@ -257,8 +287,7 @@ class Terms:
             for w, st in zip(words, stems, strict=True)
             if w not in _STOPWORDS and w not in _FILLER and not w.isdigit() and len(w) > 1
         }
-        numbers = {_norm_number(n) for n in _NUMBER_RE.findall(text)}
-        numbers |= {_NUMBER_WORDS[w] for w in words if w in _NUMBER_WORDS}
+        numbers = numbers_in(text)
         names: set[str] = set()
         for sentence in re.split(r"(?<=[.!?])\s+|\n", text):
             for i, m in enumerate(_NAME_RE.finditer(sentence)):

@@ -67,7 +67,7 @@ class LlamaCppGenerator(StreamingGenerator):
 
         template = self._llm.metadata["tokenizer.chat_template"]
         formatter = Jinja2ChatFormatter(template=template, eos_token="", bos_token="")
-        return str(formatter(messages=messages).prompt)  # type: ignore[arg-type]
+        return str(formatter(messages=messages).prompt)  # type: ignore[arg-type,unused-ignore]
 
     def stream(
         self, prompt: str, *, max_new_tokens: int, stop: Sequence[str] = ()

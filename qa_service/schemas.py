@@ -246,6 +246,22 @@ class RelatedPassage(BaseModel):
 class ModelInfo(BaseModel):
     embedding: str
     generator: str | None
+    reader: str | None = Field(None, description="Scores which sentence answers, if any does.")
+    auto_mode: Literal["generative", "extractive"] = Field(
+        "extractive",
+        description="What mode=auto does with this generator: only an instruction-tuned "
+        "(chat) model phrases answers; with a base model auto answers extractively.",
+    )
+
+
+class ShortAnswer(BaseModel):
+    """The reader's shortest answer inside the first cited sentence ("12 miles")."""
+
+    text: str
+    citation: int = Field(description="The id of the citation whose sentence holds it.")
+    doc_id: str
+    start: int
+    end: int
 
 
 class AskResponse(BaseModel):
@@ -255,6 +271,9 @@ class AskResponse(BaseModel):
     grounding: Literal["generated", "extractive", "none"] = Field(
         description="generated: phrased by the generator and verified against its citations; "
         "extractive: copied from the evidence; none: not answered."
+    )
+    short_answer: ShortAnswer | None = Field(
+        None, description="The exact words that answer, inside the first citation (reader)."
     )
     fallback_reason: str | None = Field(
         None, description="Why a generated answer was not used, when one was attempted."

@@ -25,6 +25,7 @@ from .jobs import JobRunner
 from .loaders import LoadError, load_bytes
 from .news import NewsDesk
 from .observability import INGESTED, MODEL_LATENCY, InstrumentedEmbedder
+from .reader import Reader, load_reader
 from .retrieval import Retriever, SearchMode
 from .schemas import (
     AskMode,
@@ -71,6 +72,7 @@ class Models:
 
     embedder: Embedder
     generator: Generator | None = None
+    reader: Reader | None = None
 
 
 def load_models(settings: Settings) -> Models:
@@ -95,7 +97,11 @@ def load_models(settings: Settings) -> Models:
             device=settings.device,
             batch_size=settings.embedding_batch_size,
         )
-    return Models(embedder=InstrumentedEmbedder(embedder), generator=load_generator(settings))
+    return Models(
+        embedder=InstrumentedEmbedder(embedder),
+        generator=load_generator(settings),
+        reader=load_reader(settings),
+    )
 
 
 def _sha256(payload: Any) -> str:
@@ -165,7 +171,7 @@ class QAService:
             self._reindex_if_config_changed()
             self.retriever = self._faiss_retriever(sqlite)
         self.answerer = Answerer(
-            settings, self.embedder, self.store, self.retriever, models.generator
+            settings, self.embedder, self.store, self.retriever, models.generator, models.reader
         )
         self.summarizer = Summarizer(self.embedder, models.generator)
         self.jobs = JobRunner(self)

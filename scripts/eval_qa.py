@@ -2,6 +2,8 @@
 
     python scripts/eval_qa.py ../shared/data/eval/squad_v2_dev.jsonl [--modes extractive generative]
         [--limit N] [--split all|calibration|test] [--out bench/results/eval_qa.json]
+    python scripts/eval_qa.py ../shared/data/eval/squad_v2_dev.jsonl --calibrate [--keep 0.92]
+        [--write-threshold]
 
 Ingests the documents into a temporary data directory, asks every question (and the 50 off-topic
 questions in scripts/data/offtopic_questions.txt) through the service, and prints per mode:
@@ -10,6 +12,11 @@ abstention on SQuAD's adversarial unanswerable questions and on off-topic ones, 
 latency, and the answer/abstain confusion matrix. Per-question gate features are written too,
 so thresholds can be calibrated (see --split: calibration = the first half of the articles by
 title, test = the other half; thresholds are chosen on calibration only).
+
+--calibrate asks every question once with the reader's gate open (extractive), chooses the
+reader threshold that keeps --keep of the calibration half's answerable questions answered,
+and reports the test half at that threshold together with the whole answered/abstained curve;
+--write-threshold stores it in the reader's reader.json, where the service reads it.
 """
 
 from __future__ import annotations
@@ -86,6 +93,7 @@ def run_mode(service: QAService, items: list[dict[str, Any]], mode: str) -> list
                     a in e.quote.lower() for a in answers for e in draft.evidence[:3]
                 ),
                 "retrieved_gold": q.get("doc_id") in retrieved,
+                "candidate_hit": any(a in e.quote.lower() for a in answers for e in draft.evidence),
                 "citations": [c.model_dump() for c in resp.citations],
                 "latency_ms": latency,
                 "gate": None
@@ -95,6 +103,7 @@ def run_mode(service: QAService, items: list[dict[str, Any]], mode: str) -> list
                     "lexical": gate.best_lexical,
                     "coverage": gate.context_coverage,
                     "unknown_names": len(gate.unknown_names),
+                    "reader": gate.best_reader,
                 },
             }
         )
@@ -140,6 +149,44 @@ def summarize(rows: list[dict[str, Any]], recall5: float, texts: dict[str, str])
     }
 
 
+def at_threshold(rows: list[dict[str, Any]], t: float) -> dict[str, float]:
+    """Figures of an ungated extractive run as if the gate were ``reader >= t``."""
+
+    def answered(r: dict[str, Any]) -> bool:
+        return bool(r["answered"]) and r["gate"] is not None and r["gate"]["reader"] >= t
+
+    def share(kind: str, pred: Any) -> float:
+        items = [r for r in rows if r["kind"] == kind]
+        return sum(1 for r in items if pred(r)) / len(items) if items else 0.0
+
+    return {
+        "threshold": t,
+        "answered (answerable)": share("answerable", answered),
+        "citation support": share("answerable", lambda r: answered(r) and r["citation_hit"]),
+        "abstain (SQuAD unanswerable)": share("unanswerable", lambda r: not answered(r)),
+        "abstain (off-topic)": share("offtopic", lambda r: not answered(r)),
+    }
+
+
+def calibrate(rows: list[dict[str, Any]], keep: float) -> tuple[float, dict[str, Any]]:
+    """The threshold keeping ``keep`` of the calibration half's answerable questions; the test
+    half's figures at it, and the curve over thresholds on the test half."""
+    cal = [r for r in rows if r["split"] == "calibration"]
+    test = [r for r in rows if r["split"] == "test"]
+    scores = sorted(
+        r["gate"]["reader"] for r in cal if r["kind"] == "answerable" and r["gate"] is not None
+    )
+    threshold = round(float(scores[int((1 - keep) * len(scores))]) - 1e-4, 4) if scores else 0.5
+    curve = [at_threshold(test, t / 20) for t in range(1, 20)]
+    report = {
+        "keep": keep,
+        "calibration": at_threshold(cal, threshold),
+        "test": at_threshold(test, threshold),
+        "curve (test)": curve,
+    }
+    return threshold, report
+
+
 def print_table(results: dict[str, dict[str, Any]]) -> None:
     modes = list(results)
     keys = [k for k in next(iter(results.values())) if k != "confusion"]
@@ -166,7 +213,13 @@ def main() -> None:
     ap.add_argument("--split", choices=["all", "calibration", "test"], default="all")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "eval_qa.json")
     ap.add_argument("--data-dir", type=Path, default=None, help="reuse an ingested data dir")
+    ap.add_argument("--calibrate", action="store_true", help="calibrate the reader threshold")
+    ap.add_argument("--keep", type=float, default=0.92, help="answerable share to keep")
+    ap.add_argument("--write-threshold", action="store_true", help="store it in reader.json")
+    ap.add_argument("--reader-model", default=None, help="QA_READER_MODEL for this run")
     args = ap.parse_args()
+    if args.calibrate:
+        args.modes, args.split = ["extractive"], "all"
 
     docs, questions = load(args.data)
     articles = sorted({article_of(d["id"]) for d in docs})
@@ -191,7 +244,10 @@ def main() -> None:
         items = items[: args.limit]
 
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="qa-eval-"))
-    settings = Settings(data_dir=data_dir, models_dir=ROOT / "models")
+    overrides: dict[str, Any] = {"reader_threshold": 0.0} if args.calibrate else {}
+    if args.reader_model:
+        overrides["reader_model"] = args.reader_model
+    settings = Settings(data_dir=data_dir, models_dir=ROOT / "models", **overrides)
     t0 = time.perf_counter()
     service = QAService(settings, load_models(settings))
     print(f"models loaded in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
@@ -220,7 +276,33 @@ def main() -> None:
     service.close()
 
     print(f"\n{len(items)} questions ({args.split}), data: {args.data.name}\n")
-    print_table(results)
+    if args.calibrate:
+        threshold, report = calibrate(rows_by_mode["extractive"], args.keep)
+        results = {"calibration": report}
+        print(f"reader threshold {threshold} (keeps {args.keep:.0%} of calibration answerable)")
+        for half in ("calibration", "test"):
+            print(f"  {half}: " + ", ".join(f"{k} {v:.3f}" for k, v in report[half].items()))
+        print("\ncurve on the test half:")
+        keys = list(report["curve (test)"][0])
+        print("| " + " | ".join(keys) + " |\n|" + "---|" * len(keys))
+        for point in report["curve (test)"]:
+            print("| " + " | ".join(f"{point[k]:.3f}" for k in keys) + " |")
+        if args.write_threshold:
+            from qa_service.reader import READER_CONFIG, resolve_reader_model
+
+            path = Path(resolve_reader_model(settings)) / READER_CONFIG
+            meta = json.loads(path.read_text(encoding="utf-8"))
+            meta["threshold"] = threshold
+            meta["calibration"] = {
+                "data": args.data.name,
+                "half": "calibration (even articles by title)",
+                "keep": args.keep,
+                "test": report["test"],
+            }
+            path.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+            print(f"threshold written to {path}", file=sys.stderr)
+    else:
+        print_table(results)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
         json.dumps(

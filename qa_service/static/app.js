@@ -240,6 +240,7 @@ const GROUNDING = {
 function showResult(r) {
   renderAnswer($("answer"), r.answer, r.citations);
   const meta = [];
+  if (r.short_answer) meta.push(`In short: “${r.short_answer.text}” [${r.short_answer.citation}]`);
   if (GROUNDING[r.grounding]) meta.push(`${GROUNDING[r.grounding]} (${r.grounding})`);
   if (r.timings_ms && r.timings_ms.total) meta.push(`${(r.timings_ms.total / 1000).toFixed(1)} s`);
   $("answer-meta").textContent = meta.join(" · ");

@@ -143,7 +143,9 @@ def test_bad_questions_get_422(client, payload):
 @pytest.fixture
 def scripted(settings, models):
     def make(reply: str) -> TestClient:
-        app = create_app(settings, models=Models(models.embedder, ScriptedGenerator(reply)))
+        app = create_app(
+            settings, models=Models(models.embedder, ScriptedGenerator(reply), models.reader)
+        )
         return TestClient(app)
 
     return make
@@ -185,7 +187,7 @@ def test_true_but_irrelevant_generated_sentence_is_rejected(scripted, seed_text)
 
 def test_injected_sentences_never_reach_the_prompt(settings, models, seed_text):
     gen = ScriptedGenerator("the withdrawal of Turkish military forces from northern Syria\n")
-    with TestClient(create_app(settings, models=Models(models.embedder, gen))) as c:
+    with TestClient(create_app(settings, models=Models(models.embedder, gen, models.reader))) as c:
         seed(c, seed_text + "\n" + INJECTION)
         c.post("/ask", json={"question": PRECONDITION, "mode": "generative"})
     assert gen.prompts and all("HACKED" not in p and "Ignore all" not in p for p in gen.prompts)

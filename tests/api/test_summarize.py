@@ -155,7 +155,7 @@ def test_instructions_inside_articles_change_nothing(settings, models, seed_text
     from tests.conftest import ScriptedGenerator
 
     gen = ScriptedGenerator("Syria said insurgents retreated from Hama.\n")
-    with TestClient(create_app(settings, models=Models(models.embedder, gen))) as c:
+    with TestClient(create_app(settings, models=Models(models.embedder, gen, models.reader))) as c:
         ingest(c, syria=seed_text + "\n" + INJECTION, evil=INJECTION)
         for payload in (
             {"doc_id": "syria", "max_sentences": 5},

@@ -28,7 +28,7 @@ def _no_dns(host: str, port: int) -> list[str]:
 @pytest.fixture(scope="module")
 def schema(models, tmp_path_factory) -> Iterator[schemathesis.BaseSchema]:
     settings = make_settings(tmp_path_factory.mktemp("fuzz") / "data", generator="none")
-    app = create_app(settings, models=Models(models.embedder, None))
+    app = create_app(settings, models=Models(models.embedder, None, models.reader))
     with (
         pytest.MonkeyPatch.context() as mp,
         TestClient(app) as client,  # the lifespan opens the service for the fuzzer's calls

@@ -151,7 +151,9 @@ def test_a_client_leaving_a_stream_frees_the_generator(models, seed_text, tmp_pa
 
     reply = "the withdrawal of Turkish military forces from northern Syria " * 4 + "\n"
     generator = LimitedGenerator(Slow(reply), workers=1, queue=0, timeout_s=1)
-    app = create_app(make_settings(tmp_path / "data"), models=Models(models.embedder, generator))
+    app = create_app(
+        make_settings(tmp_path / "data"), models=Models(models.embedder, generator, models.reader)
+    )
     with live_server(app) as url:
         httpx.post(f"{url}/documents", json={"documents": [{"id": "s", "text": seed_text}]})
         payload = {"question": PRECONDITION, "mode": "generative", "stream": True}

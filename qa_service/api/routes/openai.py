@@ -26,9 +26,9 @@ def openai_error_body(
 
 
 @router.get("/models")
-def models() -> dict[str, Any]:
-    """The models served, in OpenAI's list shape."""
-    return list_models()
+def models(service: ServiceDep) -> dict[str, Any]:
+    """The models served, in OpenAI's list shape (with the local models behind them)."""
+    return list_models(service.answerer.model_info)
 
 
 @router.post("/chat/completions", response_model=None)

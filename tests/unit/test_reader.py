@@ -1,0 +1,107 @@
+"""The reader's loading paths (ours on torch and ONNX, a cross-encoder, a QA model) on tiny
+random models built here, and the span search."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from qa_service.config import Settings
+from qa_service.embedding import resolve_embedding_model
+from qa_service.errors import ModelError
+from qa_service.reader import (
+    READER_CONFIG,
+    Reader,
+    TransformersReader,
+    best_span,
+    build_net,
+    export_onnx,
+    load_reader,
+)
+
+QUESTION = "How far did the insurgents retreat?"
+SENTENCES = ["Insurgents retreated 12 miles from the area.", "It rained.", "Talks went on."]
+
+
+def tiny_config():
+    from transformers import BertConfig
+
+    return BertConfig(
+        vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=128,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(resolve_embedding_model("all-MiniLM-L6-v2"))
+
+
+def test_best_span_respects_order_length_and_mask():
+    start = [9.0, 1.0, 5.0, 0.0, 0.0]
+    end = [9.0, 0.0, 0.0, 4.0, 8.0]
+    allowed = [False, True, True, True, True]
+    assert (best_span(start, end, allowed, max_len=5) or ())[:2] == (2, 4)
+    assert (best_span(start, end, allowed, max_len=2) or ())[:2] == (2, 3)
+    assert best_span(start, end, [False] * 5, max_len=5) is None
+
+
+def _own(tmp: Path, tokenizer, onnx: bool) -> Path:
+    import torch
+    from safetensors.torch import save_file
+
+    torch.manual_seed(0)
+    net = build_net(tiny_config()).eval()
+    folder = tmp / ("onnx" if onnx else "torch")
+    folder.mkdir()
+    if onnx:
+        export_onnx(net, tokenizer, folder)
+    save_file({k: v.half().contiguous() for k, v in net.state_dict().items()},
+              str(folder / "model.safetensors"))  # fmt: skip
+    tiny_config().save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    meta = {"name": "tiny", "max_length": 64, "threshold": 0.42}
+    (folder / READER_CONFIG).write_text(json.dumps(meta))
+    return folder
+
+
+def test_own_reader_on_torch_and_onnx_agree(tmp_path, tokenizer):
+    torch_reader = TransformersReader(str(_own(tmp_path, tokenizer, onnx=False)))
+    onnx_dir = _own(tmp_path, tokenizer, onnx=True)
+    (onnx_dir / "model.safetensors").unlink()  # what ships: ONNX only
+    onnx_reader = TransformersReader(str(onnx_dir))
+    assert isinstance(onnx_reader, Reader) and onnx_reader.threshold == 0.42
+    a, b = torch_reader.read(QUESTION, SENTENCES), onnx_reader.read(QUESTION, SENTENCES)
+    assert len(a) == len(b) == len(SENTENCES)
+    for x, y, sentence in zip(a, b, SENTENCES, strict=True):
+        assert abs(x.score - y.score) < 0.05
+        assert x.span is not None and 0 <= x.span[0] < x.span[1] <= len(sentence)
+
+
+@pytest.mark.parametrize("kind", ["cross-encoder", "qa"])
+def test_hugging_face_cross_encoders_and_qa_models_load(tmp_path, tokenizer, kind):
+    from transformers import BertForQuestionAnswering, BertForSequenceClassification
+
+    config = tiny_config()
+    config.num_labels = 1 if kind == "cross-encoder" else 2
+    cls = BertForQuestionAnswering if kind == "qa" else BertForSequenceClassification
+    model = cls(config)
+    model.save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    reader = TransformersReader(str(tmp_path))
+    assert reader.kind == kind and reader.threshold is None
+    readings = reader.read(QUESTION, SENTENCES)
+    assert all(0.0 <= r.score <= 1.0 for r in readings)
+    assert all((r.span is not None) == (kind == "qa") for r in readings)
+
+
+def test_missing_reader_is_a_clear_error(tmp_path):
+    with pytest.raises(ModelError, match="QA_READER=none"):
+        load_reader(Settings(models_dir=tmp_path))
+    with pytest.raises(ModelError, match="Could not load reader"):
+        load_reader(Settings(models_dir=tmp_path, reader_model=str(tmp_path)))
+    assert load_reader(Settings(models_dir=tmp_path, reader="none")) is None
