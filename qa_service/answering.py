@@ -302,7 +302,8 @@ class Answerer:
     def gate(self, question: str, evidence: list[Evidence]) -> Gate:
         """Answer only when the evidence answers the question.
 
-        With a reader: the best sentence's reader score reaches ``threshold``. Without one,
+        With a reader: the best sentence's reader score reaches ``threshold`` and its cosine
+        to the question ``reader_min_similarity`` (off-topic questions). Without one,
         three checks, all on numbers calibrated on SQuAD 2.0 dev (``scripts/eval_qa.py``):
 
         * the best sentence's cosine to the question reaches ``answer_min_similarity``
@@ -333,6 +334,10 @@ class Answerer:
             gate.best_reader = best.score
             if best.score < self.threshold:
                 gate.reason = f"the reader's best score {best.score:.2f} < {self.threshold:.2f}"
+            elif best.dense < s.reader_min_similarity:
+                gate.reason = (
+                    f"the best sentence's similarity {best.dense:.2f} < {s.reader_min_similarity}"
+                )
             else:
                 gate.answerable = True
                 gate.reason = "ok"
@@ -566,11 +571,13 @@ class Answerer:
                     draft.fallback_reason = f"generator busy: {e.detail}"
                     draft.answer, draft.cited = self.extractive(draft.evidence)
                     draft.grounding = "extractive"
+                    yield "delta", draft.answer
             else:
                 if mode == "generative":
                     draft.fallback_reason = "no generator is loaded (QA_GENERATOR=none)"
                 draft.answer, draft.cited = self.extractive(draft.evidence)
                 draft.grounding = "extractive"
+                yield "delta", draft.answer
         if not draft.cited:
             yield "delta", draft.answer
         draft.timings["total"] = (time.perf_counter() - t0) * 1000

@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     #: Abstain when the best sentence's reader score is below this; unset: the threshold
     #: calibrated for the model (``reader.json``), else 0.5.
     reader_threshold: float | None = Field(None, ge=0, le=1)
+    #: Abstain when the reader's best sentence has a lower cosine to the question than this:
+    #: a topicality check (the reader, trained on on-topic questions only, can be fooled by an
+    #: off-topic question of the same shape, "longest river in Asia" against the Rhine).
+    reader_min_similarity: float = Field(0.35, ge=-1, le=1)
     #: Sentences of the retrieved chunks that the reader scores per question.
     reader_candidates: int = Field(16, ge=1, le=256)
     #: ``auto`` picks CUDA when torch sees a GPU, else the CPU.

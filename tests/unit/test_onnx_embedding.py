@@ -117,7 +117,7 @@ def test_service_ingests_and_searches_with_onnx(
 
 
 def test_load_models_picks_the_backend(tmp_path: Path, models_dir: Path) -> None:
-    settings = make_settings(tmp_path, embedding_backend="onnx", generator="none")
+    settings = make_settings(tmp_path, embedding_backend="onnx", generator="none", reader="none")
     loaded = load_models(settings.model_copy(update={"models_dir": models_dir}))
     embedder = getattr(loaded.embedder, "inner", loaded.embedder)  # under a metrics wrapper
     assert isinstance(embedder, OnnxEmbedder) and embedder.quantized
