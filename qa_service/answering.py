@@ -34,7 +34,7 @@ from .backend import DocumentStore, SearchIndex
 from .chunking import split_sentences
 from .config import Settings
 from .embedding import Embedder
-from .errors import Overloaded, ServiceUnavailable
+from .errors import GeneratorUnavailable, Overloaded, ServiceUnavailable
 from .generation import Generator
 from .grounding import (
     Terms,
@@ -471,6 +471,7 @@ class Answerer:
         raw = ""
         released = 0
         failure: str | None = None
+        unavailable: str | None = None
         t0 = time.perf_counter()
         pieces = self.generator.stream(prompt, max_new_tokens=budget, stop=stops)
         try:
@@ -493,6 +494,9 @@ class Answerer:
                     released = upto
                 if done:
                     break
+        except GeneratorUnavailable as e:
+            # a generator server that is down or too slow costs the phrasing, not the answer
+            unavailable = e.detail
         finally:
             # stop the model now (and free its slot) when we stop reading early or are closed
             close = getattr(pieces, "close", None)
@@ -503,6 +507,15 @@ class Answerer:
         if not self.generator.is_chat:
             text = text.split("\n", 1)[0]
         text = text.strip()
+        if unavailable is not None:
+            draft.fallback_reason = f"generator unavailable: {unavailable}"
+            log.warning("%s", draft.fallback_reason)
+            if released:
+                yield "reset", draft.fallback_reason
+            draft.answer, draft.cited = self.extractive(evidence)
+            draft.grounding = "extractive"
+            yield "delta", draft.answer
+            return
         if failure is None:
             result = self._cite(question, text, sources)
             if isinstance(result, str):

@@ -64,10 +64,23 @@ class Settings(BaseSettings):
     #: With the ``onnx`` backend: the int8 (dynamically quantized) model, else the fp32 one.
     onnx_quantized: bool = True
     embedding_batch_size: int = Field(32, ge=1, le=1024)
-    #: ``transformers`` (default), ``llamacpp`` (GGUF through llama-cpp-python) or ``none``.
-    generator: Literal["transformers", "llamacpp", "none"] = "transformers"
-    #: HF model id, local path, or a folder name under ``models_dir``.
+    #: ``transformers`` (default), ``llamacpp`` (GGUF through llama-cpp-python), ``openai``
+    #: (any OpenAI-compatible server at ``generator_url``) or ``none``.
+    generator: Literal["transformers", "llamacpp", "openai", "none"] = "transformers"
+    #: HF model id, local path, or a folder name under ``models_dir``; with ``openai``, the
+    #: model name the server knows (as listed by ``GET {generator_url}/models``).
     generator_model: str = DEFAULT_GENERATOR_MODEL
+    #: Base URL of the OpenAI-compatible server (``QA_GENERATOR=openai``), ending in ``/v1``.
+    generator_url: str = "http://127.0.0.1:11434/v1"
+    #: Bearer key for that server, if it wants one (never logged or reported).
+    generator_api_key: SecretStr | None = None
+    #: ``auto``: chat messages until the server says the model has no chat template, then plain
+    #: completions; ``true``/``false`` force one.
+    generator_chat: Literal["auto", "true", "false"] = "auto"
+    #: Seconds for connecting to the server and between streamed pieces of its answer.
+    generator_request_timeout_s: float = Field(30.0, gt=0)
+    #: Retries of a failed request to the server (connection errors, 429, 5xx).
+    generator_retries: int = Field(1, ge=0, le=10)
     #: Generations that run at once (one model instance serves them in turn on a CPU).
     generation_workers: int = Field(1, ge=1, le=64)
     #: Requests that may wait for a generation; more get 503 with Retry-After.

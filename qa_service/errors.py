@@ -14,7 +14,8 @@
     ├── Forbidden                       403  forbidden
     ├── ServiceUnavailable              503  service-unavailable
     │   ├── NotReady                    503  not-ready
-    │   └── Overloaded                  503  overloaded
+    │   ├── Overloaded                  503  overloaded
+    │   └── GeneratorUnavailable        503  generator-unavailable
     ├── ModelError                      500  model-error
     └── StorageError                    500  storage-error
 
@@ -30,6 +31,7 @@ __all__ = [
     "DocumentNotFound",
     "FetchFailed",
     "Forbidden",
+    "GeneratorUnavailable",
     "InvalidDocument",
     "InvalidInput",
     "LimitExceeded",
@@ -129,6 +131,14 @@ class NotReady(ServiceUnavailable):
 class Overloaded(ServiceUnavailable):
     slug = "overloaded"
     title = "Overloaded"
+
+
+class GeneratorUnavailable(ServiceUnavailable):
+    """A generator server (``QA_GENERATOR=openai``) is unreachable, timed out or refused the
+    request: answers fall back to the extractive ones rather than failing."""
+
+    slug = "generator-unavailable"
+    title = "Generator unavailable"
 
 
 class ModelError(QAServiceError):

@@ -1,4 +1,5 @@
-"""Text generation behind a small interface (transformers by default; llama.cpp optional).
+"""Text generation behind a small interface (transformers by default; llama.cpp and
+OpenAI-compatible servers optional).
 
 The generator only phrases text; whether its output is used is decided by the verification in
 ``grounding.py``. Decoding is greedy with stop sequences and a short token budget, because the
@@ -26,8 +27,12 @@ class Generator(Protocol):
     """Greedy text continuation with stop sequences."""
 
     name: str
-    #: True when the model has a chat template (instruction-tuned): prompts are chat messages.
-    is_chat: bool
+
+    @property
+    def is_chat(self) -> bool:
+        """True when the model has a chat template (instruction-tuned): prompts are chat
+        messages, rendered by ``apply_chat_template``."""
+        ...
 
     def generate(
         self, prompts: Sequence[str], *, max_new_tokens: int, stop: Sequence[str] = ()
@@ -228,12 +233,21 @@ class LimitedGenerator(StreamingGenerator):
     ) -> None:
         self.inner = inner
         self.name = inner.name
-        self.is_chat = inner.is_chat
         self.device = getattr(inner, "device", "cpu")
         self._slots = threading.BoundedSemaphore(workers)
         self._admitted = threading.BoundedSemaphore(workers + queue)
         self._timeout_s = timeout_s
         self._max_s = max_s
+
+    @property
+    def is_chat(self) -> bool:
+        # read through: a server-backed generator learns it on its first request
+        return self.inner.is_chat
+
+    def health(self) -> dict[str, Any] | None:
+        """The backend's own health (a generator server's reachability), if it has one."""
+        probe = getattr(self.inner, "health", None)
+        return probe() if probe is not None else None
 
     def apply_chat_template(self, messages: list[dict[str, str]]) -> str:
         return self.inner.apply_chat_template(messages)
@@ -276,6 +290,10 @@ def load_generator(settings: Settings) -> Generator | None:
         from .llamacpp import LlamaCppGenerator
 
         inner = LlamaCppGenerator(settings.generator_model, settings=settings)
+    elif settings.generator == "openai":
+        from .openai_generator import OpenAIGenerator
+
+        inner = OpenAIGenerator(settings)
     else:
         inner = TransformersGenerator(
             resolve_generator_model(settings),

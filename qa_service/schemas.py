@@ -366,6 +366,11 @@ class Readiness(BaseModel):
         None, description="Vector index kind and size, BM25 size: they equal `chunks` when in step."
     )
     models: dict[str, str | None] | None = None
+    generator: dict[str, Any] | None = Field(
+        None,
+        description="A generator server's last probe (QA_GENERATOR=openai): reachable, "
+        "model_present, chat. Informational: a server that is down costs the phrasing only.",
+    )
     detail: str | None = None
 
 

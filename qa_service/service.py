@@ -645,6 +645,12 @@ class QAService:
         return self.summary_response(doc_ids, summary)
 
     # --- status -------------------------------------------------------------------------------
+    def _generator_health(self) -> dict[str, Any] | None:
+        """A generator server's cached probe (never waits for the server)."""
+        probe = getattr(self.answerer.generator, "health", None)
+        result = probe() if probe is not None else None
+        return result if isinstance(result, dict) else None
+
     def status(self) -> dict[str, Any]:
         index = self.retriever.status()
         return {
@@ -652,5 +658,6 @@ class QAService:
             "chunks": self.store.count_chunks(),
             "index": index,
             "models": self.answerer.model_info.model_dump(),
+            "generator": self._generator_health(),
             "version": __version__,
         }

@@ -32,10 +32,14 @@ import numpy.typing as npt
 
 from .chunking import split_sentences
 from .embedding import Embedder
+from .errors import GeneratorUnavailable
 from .generation import Generator
 from .grounding import check_support, in_spans, instruction_paragraphs
 
 log = logging.getLogger(__name__)
+
+#: How a rewrite skipped because the generator server is down is reported.
+UNAVAILABLE = "generator unavailable"
 
 SummaryMode = Literal["auto", "extractive", "abstractive"]
 
@@ -177,11 +181,14 @@ class Summarizer:
         sentences: list[SummarySentence] = []
         rejected: list[str] = []
         t1 = time.perf_counter()
+        rewrite = use_generator
         for sentence in extracted:
-            if use_generator:
+            if rewrite:
                 sentence, reason = self._rewrite(sentence)
                 if reason:
                     rejected.append(reason)
+                    # a generator server that is down: don't wait on it for every sentence
+                    rewrite = not reason.startswith(UNAVAILABLE)
             sentences.append(sentence)
             yield sentence
         if use_generator:
@@ -193,6 +200,9 @@ class Summarizer:
             "abstractive" if any(s.rewritten for s in sentences) else "extractive"
         )
         summary = Summary(tuple(sentences), out_mode, fallback, timings, considered)
+        if any(r.startswith(UNAVAILABLE) for r in rejected):
+            yield summary  # not cached: the server may be back for the next request
+            return
         with self._lock:
             self._cache[key] = summary
             while len(self._cache) > self.CACHE_SIZE:
@@ -343,7 +353,10 @@ class Summarizer:
         assert self.generator is not None
         prompt, stops = self._rewrite_prompt(sentence.text)
         budget = max(16, len(sentence.text.split()) * 2)
-        text = self.generator.generate([prompt], max_new_tokens=budget, stop=stops)[0]
+        try:
+            text = self.generator.generate([prompt], max_new_tokens=budget, stop=stops)[0]
+        except GeneratorUnavailable as e:
+            return sentence, f"{UNAVAILABLE}: {e.detail}"
         text = text.strip().split("\n", 1)[0].strip()
         if not text:
             return sentence, "the generator returned no text"

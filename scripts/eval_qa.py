@@ -4,6 +4,11 @@
         [--limit N] [--split all|calibration|test] [--out bench/results/eval_qa.json]
     python scripts/eval_qa.py ../shared/data/eval/squad_v2_dev.jsonl --calibrate [--keep 0.92]
         [--write-threshold]
+    python scripts/eval_qa.py ../shared/data/eval/squad_v2_dev.jsonl --split test --limit 40 \
+        --generator openai --generator-url http://127.0.0.1:11434/v1 --generator-model qwen2.5:0.5b
+
+--generator openai measures your own model behind any OpenAI-compatible server (Ollama, llama.cpp
+server, vLLM, transformers serve); QA_GENERATOR_API_KEY is read from the environment as usual.
 
 Ingests the documents into a temporary data directory, asks every question (and the 50 off-topic
 questions in scripts/data/offtopic_questions.txt) through the service, and prints per mode:
@@ -222,6 +227,18 @@ def main() -> None:
     ap.add_argument("--keep", type=float, default=0.90, help="answerable share to keep")
     ap.add_argument("--write-threshold", action="store_true", help="store it in reader.json")
     ap.add_argument("--reader-model", default=None, help="QA_READER_MODEL for this run")
+    ap.add_argument(
+        "--generator",
+        choices=["transformers", "llamacpp", "openai", "none"],
+        default=None,
+        help="QA_GENERATOR for this run",
+    )
+    ap.add_argument("--generator-model", default=None, help="QA_GENERATOR_MODEL for this run")
+    ap.add_argument("--generator-url", default=None, help="QA_GENERATOR_URL (with openai)")
+    ap.add_argument(
+        "--generator-chat", choices=["auto", "true", "false"], default=None,
+        help="QA_GENERATOR_CHAT (with openai)",
+    )  # fmt: skip
     args = ap.parse_args()
     if args.calibrate:
         args.modes, args.split = ["extractive"], "all"
@@ -252,6 +269,9 @@ def main() -> None:
     overrides: dict[str, Any] = {"reader_threshold": 0.0} if args.calibrate else {}
     if args.reader_model:
         overrides["reader_model"] = args.reader_model
+    for name in ("generator", "generator_model", "generator_url", "generator_chat"):
+        if getattr(args, name) is not None:
+            overrides[name] = getattr(args, name)
     settings = Settings(data_dir=data_dir, models_dir=ROOT / "models", **overrides)
     t0 = time.perf_counter()
     service = QAService(settings, load_models(settings))
@@ -318,6 +338,8 @@ def main() -> None:
                     "answer_min_similarity": settings.answer_min_similarity,
                     "answer_min_coverage": settings.answer_min_coverage,
                     "chunk_tokens": settings.chunk_tokens,
+                    "generator": settings.generator,
+                    "generator_model": settings.generator_model,
                 },
                 "results": results,
                 "rows": rows_by_mode,

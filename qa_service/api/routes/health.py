@@ -40,6 +40,7 @@ async def ready(request: Request) -> JSONResponse:
         chunks=info["chunks"],
         index=info["index"],
         models=info["models"],
+        generator=info.get("generator"),
     )
     return JSONResponse(body.model_dump())
 
