@@ -14,7 +14,15 @@ from qa_service.service import Models
 from tests.conftest import ROOT, ScriptedGenerator, make_settings
 
 FIXTURE = json.loads((Path(__file__).parents[1] / "data" / "sample_questions.json").read_text())
-QUESTIONS = [(q["q"], q["expect"]) for q in FIXTURE["questions"]]
+QUESTIONS = [
+    pytest.param(
+        q["q"],
+        q["expect"],
+        id=q["q"],
+        marks=[pytest.mark.xfail(strict=True, reason=q["known_miss"])] if "known_miss" in q else [],
+    )
+    for q in FIXTURE["questions"]
+]
 TITLE = "Syria says counteroffensive pushed back insurgents"
 
 
@@ -33,7 +41,7 @@ def client(models: Models, seed_text: str, tmp_path_factory) -> Iterator[TestCli
         yield c
 
 
-@pytest.mark.parametrize(("question", "expect"), QUESTIONS, ids=[q for q, _ in QUESTIONS])
+@pytest.mark.parametrize(("question", "expect"), QUESTIONS)
 def test_sample_questions_are_answered_or_abstained_right(client, question, expect):
     body = client.post("/ask", json={"question": question, "mode": "extractive"}).json()
     if expect is None:
@@ -83,7 +91,7 @@ def test_a_number_in_words_is_never_answered_with_another_number(models, seed_te
     )
     with TestClient(app) as c:
         _seed(c, seed_text)
-        q = {"question": "What is the estimated death toll of the war?", "mode": "generative"}
+        q = {"question": "How many lives has the conflict claimed?", "mode": "generative"}
         body = c.post("/ask", json=q).json()
     assert "1,000,000" not in body["answer"] and "1000000" not in body["answer"]
     assert body["grounding"] == "extractive" and "1000000" in body["fallback_reason"]
