@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -55,6 +55,26 @@ def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
     """``text`` up to the first stop sequence, and whether one was found."""
     cut = min((i for s in stop if s and (i := text.find(s)) >= 0), default=-1)
     return (text, False) if cut < 0 else (text[:cut], True)
+
+
+def cut_stream(pieces: Iterable[str], stop: Sequence[str]) -> Iterator[str]:
+    """Yield streamed ``pieces`` up to the first stop sequence, holding back only the tail that
+    could be the start of one (shared by every streaming backend)."""
+    hold = max((len(s) for s in stop), default=0)
+    buffer = ""
+    for piece in pieces:
+        buffer += piece
+        text, stopped = cut_at_stop(buffer, stop)
+        if stopped:
+            if text:
+                yield text
+            return
+        safe = len(buffer) - hold
+        if safe > 0:
+            yield buffer[:safe]
+            buffer = buffer[safe:]
+    if buffer:
+        yield buffer
 
 
 def cpu_has_bf16() -> bool:
@@ -184,28 +204,11 @@ class TransformersGenerator(StreamingGenerator):
                 error.append(e)
                 streamer.end()  # type: ignore[no-untyped-call]
 
-        hold = max((len(s) for s in stop), default=0)
         with self._lock:
             thread = threading.Thread(target=run, daemon=True)
             thread.start()
-            buffer = ""
             try:
-                for piece in streamer:
-                    buffer += piece
-                    text, stopped = cut_at_stop(buffer, stop)
-                    if stopped:
-                        if text:
-                            yield text
-                        buffer = ""
-                        break
-                    # keep back what could be the start of a stop sequence
-                    safe = len(buffer) - hold
-                    if safe > 0:
-                        yield buffer[:safe]
-                        buffer = buffer[safe:]
-                else:
-                    if buffer:
-                        yield buffer
+                yield from cut_stream(streamer, stop)
             finally:
                 cancelled.set()
                 thread.join()

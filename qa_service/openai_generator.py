@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from .config import Settings
 from .errors import GeneratorUnavailable
-from .generation import StreamingGenerator, cut_at_stop
+from .generation import StreamingGenerator, cut_stream
 
 if TYPE_CHECKING:
     from openai.types.chat import ChatCompletionMessageParam
@@ -202,22 +202,8 @@ class OpenAIGenerator(StreamingGenerator):
 
 def _cut(pieces: Iterator[str], stop: Sequence[str], response: Any) -> Iterator[str]:
     """Yield ``pieces`` up to the first stop sequence; close the response when done early."""
-    hold = max((len(s) for s in stop), default=0)
-    buffer = ""
     try:
-        for piece in pieces:
-            buffer += piece
-            text, stopped = cut_at_stop(buffer, stop)
-            if stopped:
-                if text:
-                    yield text
-                return
-            safe = len(buffer) - hold  # keep back what could start a stop sequence
-            if safe > 0:
-                yield buffer[:safe]
-                buffer = buffer[safe:]
-        if buffer:
-            yield buffer
+        yield from cut_stream(pieces, stop)
     finally:
         response.close()  # the server stops generating when the connection closes
 
