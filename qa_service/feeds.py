@@ -14,8 +14,8 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +26,7 @@ from .errors import FetchFailed, InvalidInput, NotFound
 from .extract import parse_feed
 from .fetch import FEED_ACCEPT, Fetcher, FetchError
 from .schemas import FeedIn, FeedInfo, FeedList
-from .store import now_iso
+from .store import immediate_tx, now_iso
 
 log = logging.getLogger(__name__)
 
@@ -117,16 +117,8 @@ class FeedStore:
         with self._lock:
             self._conn.close()
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate_tx(self._conn, self._lock)
 
     # --- feeds --------------------------------------------------------------------------------
     def add(self, feed_id: str, url: str, title: str | None, interval_s: float) -> None:

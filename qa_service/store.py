@@ -11,7 +11,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -190,6 +190,24 @@ def _unpack_vectors(
     return ids, np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
 
 
+@contextmanager
+def immediate_tx(
+    conn: sqlite3.Connection, lock: AbstractContextManager[Any]
+) -> Iterator[sqlite3.Connection]:
+    """One write transaction on ``conn`` (autocommit mode) under ``lock``: taken at once
+    (``BEGIN IMMEDIATE``, so a writer in another process waits out the busy timeout rather than
+    failing half-way), rolled back on any error. Every SQLite owner of the data directory's file
+    (documents, feeds, wire copies) writes through it."""
+    with lock:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+
 class SQLiteStore:
     """Thread-safe access to one SQLite database (one connection, serialised by a lock)."""
 
@@ -219,16 +237,8 @@ class SQLiteStore:
         with self._lock:
             self._conn.close()
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate_tx(self._conn, self._lock)
 
     # --- meta ---------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:

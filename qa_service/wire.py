@@ -42,7 +42,7 @@ import numpy.typing as npt
 
 from .backend import SearchIndex
 from .retrieval import Hit, SearchMode
-from .store import Filters, TxHook
+from .store import Filters, TxHook, immediate_tx
 
 SHINGLE_WORDS = 3
 NUM_PERM = 128
@@ -213,11 +213,9 @@ class WireIndex:
 
     def forget(self, doc_id: str) -> None:
         """Drop a deleted document (its copies keep their cluster among themselves)."""
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            self._conn.execute("DELETE FROM wire_docs WHERE doc_id = ?", (doc_id,))
-            self._conn.execute("DELETE FROM wire_bands WHERE doc_id = ?", (doc_id,))
-            self._conn.execute("COMMIT")
+        with immediate_tx(self._conn, self._lock) as c:
+            c.execute("DELETE FROM wire_docs WHERE doc_id = ?", (doc_id,))
+            c.execute("DELETE FROM wire_bands WHERE doc_id = ?", (doc_id,))
 
     # --- reading ------------------------------------------------------------------------------
     def holders(self, hash_: str) -> list[str]:
