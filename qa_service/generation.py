@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from .config import DEFAULT_GENERATOR_MODEL, Settings
+from .config import DEFAULT_GENERATOR_MODEL, Settings, find_local_model
 from .embedding import resolve_device
 from .errors import ModelError, Overloaded
 
@@ -98,11 +98,9 @@ def pick_dtype(device: str) -> str:
 def resolve_generator_model(settings: Settings) -> str:
     """A local folder (as given, or under ``models_dir``) or else a Hugging Face id."""
     name = settings.generator_model
-    if Path(name).exists():
-        return name
-    prepared = settings.models_dir / name
-    if prepared.exists():
-        return str(prepared)
+    local = find_local_model(name, settings.models_dir)
+    if local is not None:
+        return local
     if name == DEFAULT_GENERATOR_MODEL:
         raise ModelError(
             f"The default generator is not prepared in {settings.models_dir}/. Run "

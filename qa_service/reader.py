@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from .config import DEFAULT_READER_MODEL
+from .config import DEFAULT_READER_MODEL, find_local_model
 from .errors import ModelError
 
 if TYPE_CHECKING:
@@ -311,11 +311,9 @@ def export_onnx(net: Any, tokenizer: Any, folder: Path) -> None:
 def resolve_reader_model(settings: Settings) -> str:
     """A local folder (as given, or under ``models_dir``) or else a Hugging Face id."""
     name = settings.reader_model
-    if Path(name).exists():
-        return name
-    shipped = settings.models_dir / name
-    if shipped.exists():
-        return str(shipped)
+    local = find_local_model(name, settings.models_dir)
+    if local is not None:
+        return local
     if name == DEFAULT_READER_MODEL:
         raise ModelError(
             f"The reader is missing from {settings.models_dir}/{name}: it ships with the "
