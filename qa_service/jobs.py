@@ -65,6 +65,8 @@ class JobRunner:
         while not self._stop.is_set():
             try:
                 job = self.store.next_job(self.owner, self.LEASE_S)
+            except sqlite3.ProgrammingError:  # the store was closed: its service is gone
+                return
             except sqlite3.Error:
                 log.exception("cannot read jobs")
                 job = None

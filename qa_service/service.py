@@ -174,8 +174,8 @@ class QAService:
             settings, self.embedder, self.store, self.retriever, models.generator, models.reader
         )
         self.summarizer = Summarizer(self.embedder, models.generator)
-        self.jobs = JobRunner(self)
         self._start_news()
+        self.jobs = JobRunner(self)  # last: its thread starts once the rest is in place
 
     def _faiss_retriever(self, store: SQLiteStore) -> Retriever:
         settings = self.settings

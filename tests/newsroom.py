@@ -221,9 +221,14 @@ class NewsServer:
             return 404
         if route.delay_s:
             time.sleep(route.delay_s)
-        conditional = (route.etag and h.headers.get("If-None-Match") == route.etag) or (
-            route.last_modified and h.headers.get("If-Modified-Since") == route.last_modified
-        )
+        # RFC 9110 13.2.2: If-None-Match, when sent, decides alone. Last-Modified has a one-second
+        # resolution, so two versions written within a second share it; only the ETag tells.
+        if h.headers.get("If-None-Match") is not None:
+            conditional = bool(route.etag) and h.headers["If-None-Match"] == route.etag
+        else:
+            conditional = bool(route.last_modified) and (
+                h.headers.get("If-Modified-Since") == route.last_modified
+            )
         if conditional:
             h.send_response(304)
             h.end_headers()
