@@ -136,11 +136,17 @@ class OpenAIGenerator(StreamingGenerator):
             client.chat.completions.create(model=self.model, messages=hello, max_tokens=1)
             self._learn_chat(True)
         except openai.APIStatusError:
+            # Some servers (``transformers serve``) drop the kept-alive connection after the
+            # error: the completion is retried on a fresh one rather than left undecided.
             try:
-                client.completions.create(model=self.model, prompt="Hello", max_tokens=1)
+                client.with_options(max_retries=2).completions.create(
+                    model=self.model, prompt="Hello", max_tokens=1
+                )
                 self._learn_chat(False)
             except openai.APIError:
                 pass  # undecided: the first question decides
+        except openai.APIError:
+            pass  # reachable (it listed its models) but slow or flaky: the next probe retries
 
     # --- generation ---------------------------------------------------------------------------
     def stream(
