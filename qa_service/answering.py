@@ -45,7 +45,7 @@ from .grounding import (
     overlap,
     strip_markers,
 )
-from .reader import Reader
+from .reader import Reader, reader_context
 from .schemas import AskMode, AskResponse, Citation, ModelInfo, RelatedPassage, ShortAnswer
 from .store import Filters
 
@@ -105,6 +105,8 @@ class Evidence:
     end: int
     quote: str
     chunk_text: str
+    #: What the reader reads beside the sentence: title and previous sentence.
+    context: str = ""
     dense: float = 0.0
     lexical: float = 0.0
     score: float = 0.0
@@ -237,12 +239,14 @@ class Answerer:
         for rank, hit in enumerate(hits):
             chunk = hit.chunk
             addressed_to_model = instruction_paragraphs(chunk.text)
+            previous: str | None = None
             for s in split_sentences(chunk.text):
                 start, end = chunk.start + s.start, chunk.start + s.end
+                quote = chunk.text[s.start : s.end]
+                before, previous = previous, quote
                 if (chunk.doc_id, start) in seen:
                     continue
                 seen.add((chunk.doc_id, start))
-                quote = chunk.text[s.start : s.end]
                 if s.heading or in_spans(s.start, addressed_to_model):
                     continue  # never evidence: a headline, or a paragraph addressed to a model
                 e = Evidence(
@@ -253,6 +257,7 @@ class Answerer:
                     end=end,
                     quote=quote,
                     chunk_text=chunk.text,
+                    context=reader_context(chunk.title, before),
                     lexical=overlap(q_terms, Terms.of(quote), idf),
                 )
                 candidates.append((e.lexical - 0.1 * rank, e))
@@ -260,7 +265,9 @@ class Answerer:
         if self.reader is not None:
             evidence = [e for _, e in candidates[: self.settings.reader_candidates]]
             t0 = time.perf_counter()
-            readings = self.reader.read(question, [e.quote for e in evidence])
+            readings = self.reader.read(
+                question, [e.quote for e in evidence], [e.context for e in evidence]
+            )
             if timings is not None:
                 timings["read"] = (time.perf_counter() - t0) * 1000
             for e, r in zip(evidence, readings, strict=True):
@@ -302,8 +309,10 @@ class Answerer:
     def gate(self, question: str, evidence: list[Evidence]) -> Gate:
         """Answer only when the evidence answers the question.
 
-        With a reader: the best sentence's reader score reaches ``threshold`` and its cosine
-        to the question ``reader_min_similarity`` (off-topic questions). Without one,
+        With a reader: the best sentence's reader score reaches ``threshold`` (or the higher
+        ``reader_threshold_unknown_name`` when the question names something its passage never
+        mentions) and its cosine to the question ``reader_min_similarity`` (off-topic
+        questions). Without one,
         three checks, all on numbers calibrated on SQuAD 2.0 dev (``scripts/eval_qa.py``):
 
         * the best sentence's cosine to the question reaches ``answer_min_similarity``
@@ -338,6 +347,11 @@ class Answerer:
                 gate.reason = (
                     f"the best sentence's similarity {best.dense:.2f} < {s.reader_min_similarity}"
                 )
+            elif unknown and best.score < s.reader_threshold_unknown_name:
+                gate.reason = (
+                    f"no passage mentions {', '.join(unknown)} and the reader's score "
+                    f"{best.score:.2f} < {s.reader_threshold_unknown_name}"
+                )
             else:
                 gate.answerable = True
                 gate.reason = "ok"
@@ -357,7 +371,8 @@ class Answerer:
     def extractive(self, evidence: list[Evidence]) -> tuple[str, list[tuple[int, Evidence]]]:
         """The best sentence, plus the runner-up when it is nearly as good and not redundant."""
         picked = [evidence[0]]
-        floor = max(0.95 * evidence[0].score, self.threshold if self.reader else -1.0)
+        ratio = self.settings.reader_runner_up_ratio if self.reader else 0.95
+        floor = max(ratio * evidence[0].score, self.threshold if self.reader else -1.0)
         for e in evidence[1:3]:
             if e.score >= floor and e.quote != evidence[0].quote:
                 picked.append(e)

@@ -105,6 +105,13 @@ class Settings(BaseSettings):
     #: a topicality check (the reader, trained on on-topic questions only, can be fooled by an
     #: off-topic question of the same shape, "longest river in Asia" against the Rhine).
     reader_min_similarity: float = Field(0.35, ge=-1, le=1)
+    #: The reader score needed when the question names something (a person, a place) that the
+    #: best passage never mentions: "How tall is the Eiffel Tower?" against a page on another
+    #: tower. Calibrated with the threshold on SQuAD 2.0 dev (``scripts/eval_qa.py``).
+    reader_threshold_unknown_name: float = Field(0.5, ge=0, le=1)
+    #: The extractive answer adds the runner-up sentence (a second citation) when the reader
+    #: scores it at least this share of the best one, and above the threshold.
+    reader_runner_up_ratio: float = Field(0.95, ge=0, le=1)
     #: Sentences of the retrieved chunks that the reader scores per question.
     reader_candidates: int = Field(16, ge=1, le=256)
     #: ``auto`` picks CUDA when torch sees a GPU, else the CPU.

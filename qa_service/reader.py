@@ -66,9 +66,29 @@ class Reader(Protocol):
     #: The calibrated abstention threshold shipped with the model (None: the caller decides).
     threshold: float | None
 
-    def read(self, question: str, sentences: Sequence[str]) -> list[Reading]:
-        """One ``Reading`` per sentence, in order."""
+    def read(
+        self, question: str, sentences: Sequence[str], contexts: Sequence[str] | None = None
+    ) -> list[Reading]:
+        """One ``Reading`` per sentence, in order. ``contexts`` (one per sentence, from
+        ``reader_context``) are read by models trained with them and ignored by others."""
         ...
+
+
+#: Characters of context a sentence gets (title and previous sentence): about 40 tokens.
+CONTEXT_CHARS = 200
+
+
+def reader_context(title: str | None, previous: str | None) -> str:
+    """What the reader reads beside a sentence: the document's title and the sentence before
+    it, which say whom "he" or "the city" means. The same in training and in the service."""
+    parts = [" ".join(p.split()) for p in (title, previous) if p and p.strip()]
+    return " | ".join(parts)[:CONTEXT_CHARS]
+
+
+def with_context(tokenizer: Any, sentence: str, context: str) -> str:
+    """The second segment of a reader input: the sentence first (its spans keep their offsets;
+    truncation cuts the context first), then a separator and the context."""
+    return f"{sentence} {tokenizer.sep_token} {context}" if context else sentence
 
 
 def build_net(config: Any) -> Any:
@@ -175,20 +195,30 @@ class TransformersReader:
         if self._session is None:
             self.model.to(device).eval()
         self.max_length = int(max_length or meta.get("max_length", 256))
+        #: Trained with the title and previous sentence beside each sentence (``with_context``).
+        self.context = bool(meta.get("context", False))
         threshold = meta.get("threshold")
         self.threshold = float(threshold) if threshold is not None else None
         self.name = str(meta.get("name") or model)
         backend = "onnxruntime" if self._session is not None else f"torch on {device}"
         log.info("reader %s (%s) loaded, %s", self.name, self.kind, backend)
 
-    def read(self, question: str, sentences: Sequence[str]) -> list[Reading]:
-        # shortest first: each batch pads only to its own longest sentence
-        order = sorted(range(len(sentences)), key=lambda k: len(sentences[k]))
+    def read(
+        self, question: str, sentences: Sequence[str], contexts: Sequence[str] | None = None
+    ) -> list[Reading]:
+        texts = list(sentences)
+        if self.context and contexts is not None:
+            texts = [
+                with_context(self.tokenizer, s, c) for s, c in zip(sentences, contexts, strict=True)
+            ]
+        # shortest first: each batch pads only to its own longest input
+        order = sorted(range(len(texts)), key=lambda k: len(texts[k]))
         out: dict[int, Reading] = {}
         for i in range(0, len(order), self.batch_size):
             idx = order[i : i + self.batch_size]
-            out.update(zip(idx, self._batch(question, [sentences[k] for k in idx]), strict=True))
-        return [out[k] for k in range(len(sentences))]
+            batch = [(texts[k], len(sentences[k])) for k in idx]
+            out.update(zip(idx, self._batch(question, batch), strict=True))
+        return [out[k] for k in range(len(texts))]
 
     def _logits(self, enc: Any) -> tuple[list[float], Any, Any]:
         """(score logits or probabilities, start logits, end logits) for one batch."""
@@ -215,12 +245,13 @@ class TransformersReader:
             # two classes: the second is "relevant"
             return torch.softmax(logits, -1)[:, -1].tolist(), None, None
 
-    def _batch(self, question: str, sentences: list[str]) -> list[Reading]:
-        if not sentences:
+    def _batch(self, question: str, batch: list[tuple[str, int]]) -> list[Reading]:
+        """Read ``(input, sentence length)`` pairs: the short answer lies within the sentence."""
+        if not batch:
             return []
         enc = self.tokenizer(
-            [question] * len(sentences),
-            sentences,
+            [question] * len(batch),
+            [text for text, _ in batch],
             truncation="only_second",
             max_length=self.max_length,
             padding=True,
@@ -234,9 +265,9 @@ class TransformersReader:
             return [Reading(float(p)) for p in probs]
         starts, ends = start.tolist(), end.tolist()
         readings = []
-        for k in range(len(sentences)):
+        for k, (_, length) in enumerate(batch):
             seq_ids = enc.sequence_ids(k)
-            allowed = [sid == 1 and offsets[k][t][1] > 0 for t, sid in enumerate(seq_ids)]
+            allowed = [sid == 1 and 0 < offsets[k][t][1] <= length for t, sid in enumerate(seq_ids)]
             found = best_span(starts[k], ends[k], allowed, MAX_SPAN_TOKENS)
             span = None
             if found is not None:

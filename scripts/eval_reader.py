@@ -31,7 +31,7 @@ if str(ROOT) not in sys.path:
 
 from qa_service.chunking import split_sentences  # noqa: E402
 from qa_service.embedding import SentenceTransformerEmbedder  # noqa: E402
-from qa_service.reader import TransformersReader  # noqa: E402
+from qa_service.reader import TransformersReader, reader_context  # noqa: E402
 
 
 def auc(pos: list[float], neg: list[float]) -> float:
@@ -67,19 +67,21 @@ def load(path: Path):
         if line.strip():
             obj = json.loads(line)
             if obj.get("type") == "document":
-                docs[obj["id"]] = obj["text"]
+                docs[obj["id"]] = (obj["text"], obj.get("title"))
             else:
                 questions.append(obj)
     return docs, questions
 
 
 def evaluate(scorer, docs, questions) -> dict[str, float]:
-    """``scorer(question, sentences) -> (scores, spans or None)``."""
+    """``scorer(question, sentences, contexts) -> (scores, spans or None)``; a context is the
+    title and previous sentence, as the service gives them."""
     top1, pos, neg, em, f1s = [], [], [], [], []
     for q in questions:
-        text = docs[q["doc_id"]]
+        text, title = docs[q["doc_id"]]
         sents = [text[s.start : s.end] for s in split_sentences(text)]
-        scores, spans = scorer(q["question"], sents)
+        contexts = [reader_context(title, sents[k - 1] if k else None) for k in range(len(sents))]
+        scores, spans = scorer(q["question"], sents, contexts)
         best = int(np.argmax(scores))
         answers = [a["text"] for a in q.get("answers", [])]
         if q["answerable"]:
@@ -119,7 +121,7 @@ def main() -> None:
     if not args.no_cosine:
         emb = SentenceTransformerEmbedder("sentence-transformers/all-MiniLM-L6-v2", device="cpu")
 
-        def cosine(question, sents):
+        def cosine(question, sents, contexts):
             vecs = emb.embed([question, *sents])
             return vecs[1:] @ vecs[0], None
 
@@ -128,8 +130,8 @@ def main() -> None:
         reader = TransformersReader(str(folder))
         t0 = time.perf_counter()
 
-        def read(question, sents, reader=reader):
-            r = reader.read(question, sents)
+        def read(question, sents, contexts, reader=reader):
+            r = reader.read(question, sents, contexts)
             return [x.score for x in r], [x.span for x in r]
 
         results[str(folder)] = evaluate(read, docs, questions)

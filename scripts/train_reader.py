@@ -46,7 +46,13 @@ if str(ROOT) not in sys.path:
 
 from qa_service.chunking import split_sentences  # noqa: E402
 from qa_service.embedding import resolve_embedding_model  # noqa: E402
-from qa_service.reader import READER_CONFIG, build_net, export_onnx  # noqa: E402
+from qa_service.reader import (  # noqa: E402
+    READER_CONFIG,
+    build_net,
+    export_onnx,
+    reader_context,
+    with_context,
+)
 
 log = logging.getLogger("train_reader")
 
@@ -68,9 +74,16 @@ def words(text: str) -> set[str]:
 @dataclass
 class Paragraph:
     article: str
+    title: str
     text: str
     sentences: list[tuple[int, int]]
     words: list[set[str]]
+
+    def context(self, k: int) -> str:
+        """What the reader sees beside sentence ``k``: the title and the sentence before it
+        (whom "he" or "the city" refers to), as the service gives it (``reader_context``)."""
+        prev = self.text[slice(*self.sentences[k - 1])] if k > 0 else None
+        return reader_context(self.title, prev)
 
 
 @dataclass
@@ -78,7 +91,7 @@ class Group:
     """One question and the sentences it is trained against."""
 
     question: str
-    pairs: list[tuple[str, float, tuple[int, int] | None]]  # sentence, label, answer span
+    pairs: list[tuple[str, str, float, tuple[int, int] | None]]  # sentence, context, label, span
 
 
 def load_data(folder: Path) -> tuple[dict[str, Paragraph], list[dict[str, Any]]]:
@@ -97,6 +110,7 @@ def load_data(folder: Path) -> tuple[dict[str, Paragraph], list[dict[str, Any]]]
                 spans = [(s.start, s.end) for s in split_sentences(text)]
                 paragraphs[obj["id"]] = Paragraph(
                     article=obj["id"].rsplit("-", 1)[0],
+                    title=obj.get("title") or "",
                     text=text,
                     sentences=spans,
                     words=[words(text[a:b]) for a, b in spans],
@@ -118,7 +132,7 @@ def make_group(
     para = paragraphs[q["doc_id"]]
     qwords = words(q["question"])
     answers = q.get("answers") or []
-    pairs: list[tuple[str, float, tuple[int, int] | None]] = []
+    pairs: list[tuple[str, str, float, tuple[int, int] | None]] = []
     positive_idx: int | None = None
     if answers:
         a = answers[0]
@@ -126,7 +140,7 @@ def make_group(
         for k, (s, e) in enumerate(para.sentences):
             if s <= start and end <= e:
                 positive_idx = k
-                pairs.append((para.text[s:e], 1.0, (start - s, end - s)))
+                pairs.append((para.text[s:e], para.context(k), 1.0, (start - s, end - s)))
                 break
         if positive_idx is None:
             return None  # the answer crosses a sentence boundary: no clean label
@@ -138,12 +152,12 @@ def make_group(
         sent = para.text[s:e]
         if any(t in sent.lower() for t in answer_texts):
             continue  # the answer's words are there too: maybe another correct sentence
-        candidates.append((len(qwords & para.words[k]) + rng.random() * 0.5, sent))
+        candidates.append((len(qwords & para.words[k]) + rng.random() * 0.5, sent, para.context(k)))
     candidates.sort(reverse=True)
     # hardest first, then one at random from the rest
     own = negatives - 1
-    chosen = [c[1] for c in candidates[: max(own - 1, 1)]]
-    rest = [c[1] for c in candidates[max(own - 1, 1) :]]
+    chosen = [c[1:] for c in candidates[: max(own - 1, 1)]]
+    rest = [c[1:] for c in candidates[max(own - 1, 1) :]]
     if rest and len(chosen) < own:
         chosen.append(rng.choice(rest))
     # one sentence of another paragraph of the same article, by word overlap
@@ -158,10 +172,10 @@ def make_group(
                     continue
                 score = len(qwords & other.words[k]) + rng.random() * 0.5
                 if best is None or score > best[0]:
-                    best = (score, sent)
+                    best = (score, sent, other.context(k))
         if best is not None:
-            chosen.append(best[1])
-    pairs.extend((s, 0.0, None) for s in chosen)
+            chosen.append(best[1:])
+    pairs.extend((s, c, 0.0, None) for s, c in chosen)
     return Group(q["question"], pairs) if pairs else None
 
 
@@ -183,12 +197,12 @@ def schedule(questions: list[dict[str, Any]], steps: int, groups: int, passes: i
     return order[:total]
 
 
-def encode(tokenizer, groups: list[Group], max_length: int):
+def encode(tokenizer, groups: list[Group], max_length: int, context: bool):
     questions, sentences, labels, spans = [], [], [], []
     for g in groups:
-        for sent, label, span in g.pairs:
+        for sent, ctx, label, span in g.pairs:
             questions.append(g.question)
-            sentences.append(sent)
+            sentences.append(with_context(tokenizer, sent, ctx) if context else sent)
             labels.append(label)
             spans.append(span)
     enc = tokenizer(
@@ -284,6 +298,12 @@ def main() -> None:
     p.add_argument("--negatives", type=int, default=4, help="negative sentences per question")
     p.add_argument("--adversarial-passes", type=int, default=4)
     p.add_argument("--max-length", type=int, default=128)
+    p.add_argument(
+        "--context",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="show the reader the title and the previous sentence after each sentence",
+    )
     p.add_argument("--lr", type=float, default=6e-5)
     p.add_argument("--span-weight", type=float, default=0.5)
     p.add_argument("--checkpoint-minutes", type=float, default=10.0)
@@ -369,6 +389,7 @@ def main() -> None:
         "name": "qa-service-reader-minilm-l6",
         "base": args.base,
         "max_length": args.max_length,
+        "context": args.context,
         "seed": args.seed,
         "steps": args.steps,
         "groups": args.groups,
@@ -393,7 +414,7 @@ def main() -> None:
         if not batch:
             step += 1
             continue
-        enc, labels, starts, ends = encode(tokenizer, batch, args.max_length)
+        enc, labels, starts, ends = encode(tokenizer, batch, args.max_length, args.context)
         enc = {k: v.to(device) for k, v in enc.items()}
         with torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=use_bf16):
             score, start_logits, end_logits = model(

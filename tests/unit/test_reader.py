@@ -19,6 +19,7 @@ from qa_service.reader import (
     build_net,
     export_onnx,
     load_reader,
+    reader_context,
 )
 
 QUESTION = "How far did the insurgents retreat?"
@@ -50,7 +51,7 @@ def test_best_span_respects_order_length_and_mask():
     assert best_span(start, end, [False] * 5, max_len=5) is None
 
 
-def _own(tmp: Path, tokenizer, onnx: bool) -> Path:
+def _own(tmp: Path, tokenizer, onnx: bool, context: bool = False) -> Path:
     import torch
     from safetensors.torch import save_file
 
@@ -64,7 +65,7 @@ def _own(tmp: Path, tokenizer, onnx: bool) -> Path:
               str(folder / "model.safetensors"))  # fmt: skip
     tiny_config().save_pretrained(folder)
     tokenizer.save_pretrained(folder)
-    meta = {"name": "tiny", "max_length": 64, "threshold": 0.42}
+    meta = {"name": "tiny", "max_length": 64, "threshold": 0.42, "context": context}
     (folder / READER_CONFIG).write_text(json.dumps(meta))
     return folder
 
@@ -105,3 +106,27 @@ def test_missing_reader_is_a_clear_error(tmp_path):
     with pytest.raises(ModelError, match="Could not load reader"):
         load_reader(Settings(models_dir=tmp_path, reader_model=str(tmp_path)))
     assert load_reader(Settings(models_dir=tmp_path, reader="none")) is None
+
+
+def test_reader_context_is_title_and_previous_sentence_capped():
+    assert reader_context("Syria  war", "He said so.") == "Syria war | He said so."
+    assert reader_context(None, "He said so.") == "He said so."
+    assert reader_context("", None) == ""
+    assert len(reader_context("t" * 500, "p")) == 200
+
+
+def test_a_model_trained_with_context_reads_it_and_answers_inside_the_sentence(tmp_path, tokenizer):
+    reader = TransformersReader(str(_own(tmp_path, tokenizer, onnx=True, context=True)))
+    assert reader.context
+    contexts = [reader_context("Retreat from Hama", "The rebels advanced. " * 8)] * len(SENTENCES)
+    plain, read = reader.read(QUESTION, SENTENCES), reader.read(QUESTION, SENTENCES, contexts)
+    assert any(abs(a.score - b.score) > 1e-6 for a, b in zip(plain, read, strict=True))
+    for r, sentence in zip(read, SENTENCES, strict=True):
+        # the short answer is never taken from the context
+        assert r.span is not None and 0 <= r.span[0] < r.span[1] <= len(sentence)
+
+
+def test_models_trained_without_context_ignore_it(tmp_path, tokenizer):
+    reader = TransformersReader(str(_own(tmp_path, tokenizer, onnx=False)))
+    contexts = ["Some title | A previous sentence."] * len(SENTENCES)
+    assert reader.read(QUESTION, SENTENCES) == reader.read(QUESTION, SENTENCES, contexts)
