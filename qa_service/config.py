@@ -111,7 +111,7 @@ class Settings(BaseSettings):
     reader_threshold_unknown_name: float = Field(0.5, ge=0, le=1)
     #: The extractive answer adds the runner-up sentence (a second citation) when the reader
     #: scores it at least this share of the best one, and above the threshold.
-    reader_runner_up_ratio: float = Field(0.95, ge=0, le=1)
+    reader_runner_up_ratio: float = Field(0.7, ge=0, le=1)
     #: Sentences of the retrieved chunks that the reader scores per question.
     reader_candidates: int = Field(16, ge=1, le=256)
     #: ``auto`` picks CUDA when torch sees a GPU, else the CPU.

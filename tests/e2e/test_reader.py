@@ -118,3 +118,25 @@ def test_the_shipped_reader_has_a_model_card_and_a_calibrated_threshold():
     card = (folder / "README.md").read_text()
     assert "CC BY-SA 4.0" in card and "Apache-2.0" in card
     assert (folder / "model.onnx").stat().st_size < 40_000_000
+
+
+def test_gate_settings_decide_unknown_names_and_runner_up_citations(models, seed_text, tmp_path):
+    """The article never names the European Union: its best sentence (about aid in general)
+    must clear QA_READER_THRESHOLD_UNKNOWN_NAME; QA_READER_RUNNER_UP_RATIO decides whether the
+    runner-up sentence is cited too."""
+    eu = {"question": "How much aid has the European Union pledged to Syria?", "mode": "extractive"}
+    flagship = {"question": "What is Assad's precondition for normalization with Turkey?"}
+    bodies = {}
+    for name, overrides in {
+        "lenient": {"reader_threshold_unknown_name": 0.0, "reader_runner_up_ratio": 0.0},
+        "strict": {"reader_threshold_unknown_name": 0.99, "reader_runner_up_ratio": 1.0},
+    }.items():
+        settings = make_settings(tmp_path / name, **overrides)
+        with TestClient(create_app(settings, models=models)) as c:
+            _seed(c, seed_text)
+            bodies[name] = (c.post("/ask", json=eu).json(), c.post("/ask", json=flagship).json())
+    assert bodies["lenient"][0]["answerable"] is True
+    assert bodies["strict"][0]["answerable"] is False and bodies["strict"][0]["citations"] == []
+    lenient, strict = bodies["lenient"][1], bodies["strict"][1]
+    assert len(strict["citations"]) == 1 and len(lenient["citations"]) >= 2
+    assert lenient["citations"][0] == strict["citations"][0]
