@@ -22,7 +22,7 @@ from typing import Any
 from prometheus_client import Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .embedding import Embedder, Vectors
+from .models.embedding import Embedder, Vectors
 
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 

@@ -14,19 +14,18 @@ from typing import Any
 import numpy as np
 
 from . import __version__
-from .answering import Answerer, Draft
-from .backend import DocumentStore, SearchIndex
-from .chunking import Chunk, chunk_text
+from .answer.answering import Answerer, Draft
+from .answer.summarizing import SourceText, Summarizer, Summary, SummarySentence
 from .config import Settings
-from .embedding import Embedder, SentenceTransformerEmbedder, Vectors
 from .errors import DocumentNotFound, InvalidInput, LimitExceeded, NotFound
-from .generation import Generator, load_generator
-from .jobs import JobRunner
-from .loaders import LoadError, load_bytes
-from .news import NewsDesk
+from .ingest.jobs import JobRunner
+from .ingest.loaders import LoadError, load_bytes
+from .ingest.news import NewsDesk
+from .ingest.wire import Fingerprint, FoldedIndex, WireIndex
+from .models.embedding import Embedder, SentenceTransformerEmbedder, Vectors
+from .models.generation import Generator, load_generator
+from .models.reader import Reader, load_reader
 from .observability import INGESTED, MODEL_LATENCY, InstrumentedEmbedder
-from .reader import Reader, load_reader
-from .retrieval import Retriever, SearchMode
 from .schemas import (
     AskMode,
     AskResponse,
@@ -47,7 +46,9 @@ from .schemas import (
     UploadResponse,
     to_utc_iso,
 )
-from .store import (
+from .storage.local import Retriever, SearchMode
+from .storage.protocols import DocumentStore, SearchIndex
+from .storage.sqlite import (
     DocumentWrite,
     Filters,
     NewChunk,
@@ -56,8 +57,7 @@ from .store import (
     TxHook,
     now_iso,
 )
-from .summarizing import SourceText, Summarizer, Summary, SummarySentence
-from .wire import Fingerprint, FoldedIndex, WireIndex
+from .text.chunking import Chunk, chunk_text
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def load_models(settings: Settings) -> Models:
     faiss.omp_set_num_threads(settings.faiss_threads or os.cpu_count() or 1)
     embedder: Embedder
     if settings.embedding_backend == "onnx":
-        from .onnx_embedding import load_onnx_embedder
+        from .models.onnx_embedding import load_onnx_embedder
 
         embedder = load_onnx_embedder(settings)
     else:
@@ -159,7 +159,7 @@ class QAService:
         self.store: DocumentStore
         self.retriever: SearchIndex
         if settings.vector_store == "milvus":
-            from .milvus import MilvusSearch, MilvusStore
+            from .storage.milvus.store import MilvusSearch, MilvusStore
 
             milvus = MilvusStore(settings, self.embedder.dim)
             self.store = milvus

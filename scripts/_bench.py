@@ -115,7 +115,7 @@ def table(headers: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines)
 
 
-from qa_service.testing import free_port, live_server, wait_ready  # noqa: E402
+from qa_service.testing.live_server import free_port, live_server, wait_ready  # noqa: E402
 
 __all__ = ["free_port", "live_server", "wait_ready"]
 

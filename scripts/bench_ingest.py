@@ -177,7 +177,7 @@ def main() -> None:
     global BACKEND
     BACKEND = args.backend
     if BACKEND == "onnx":
-        from qa_service.prepare import prepare_onnx
+        from qa_service.models.prepare import prepare_onnx
 
         prepare_onnx(ROOT / "models")  # no-op when already exported
 

@@ -46,7 +46,7 @@ QUESTIONS = [
 
 
 def synthetic_writes(n_chunks: int, dim: int, seed_text: str) -> list[Any]:
-    from qa_service.store import DocumentWrite, NewChunk, StoredDocument, now_iso
+    from qa_service.storage.sqlite import DocumentWrite, NewChunk, StoredDocument, now_iso
 
     rng = np.random.default_rng(0)
     words = seed_text.split()

@@ -40,7 +40,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from qa_service.answering import Draft  # noqa: E402
+from qa_service.answer.answering import Draft  # noqa: E402
 from qa_service.config import Settings  # noqa: E402
 from qa_service.schemas import DocumentIn  # noqa: E402
 from qa_service.service import QAService, load_models  # noqa: E402
@@ -313,7 +313,7 @@ def main() -> None:
         for point in report["curve (test)"]:
             print("| " + " | ".join(f"{point[k]:.3f}" for k in keys) + " |")
         if args.write_threshold:
-            from qa_service.reader import READER_CONFIG, resolve_reader_model
+            from qa_service.models.reader import READER_CONFIG, resolve_reader_model
 
             path = Path(resolve_reader_model(settings)) / READER_CONFIG
             meta = json.loads(path.read_text(encoding="utf-8"))

@@ -31,7 +31,7 @@ from collections.abc import Callable
 
 from _bench import SHARED_EVAL, load_jsonl, require, table, write_results
 
-from qa_service import wire
+from qa_service.ingest import wire
 
 _SENT = re.compile(r"(?<=[.!?])\s+")
 

@@ -7,7 +7,7 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from qa_service.grounding import check_claims
+from qa_service.text.grounding import check_claims
 
 
 def ingest(client: TestClient, **docs: str) -> None:

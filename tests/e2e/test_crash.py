@@ -16,7 +16,7 @@ import signal
 
 import pytest
 
-from tests.e2e.crashkit import CrashConfig, run_crash_test
+from qa_service.testing.crashkit import CrashConfig, run_crash_test
 
 pytestmark = pytest.mark.skipif(
     os.name != "posix" or not hasattr(os, "killpg") or not hasattr(signal, "SIGKILL"),

@@ -26,9 +26,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from qa_service.api import create_app
-from qa_service.generation import load_generator
+from qa_service.models.generation import load_generator
 from qa_service.service import Models
-from qa_service.testing import free_port
+from qa_service.testing.live_server import free_port
 from tests.api.test_ask import (
     KEY_SPAN,
     PRECONDITION,

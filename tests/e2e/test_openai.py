@@ -139,7 +139,7 @@ def test_a_client_leaving_a_stream_frees_the_generator(models, seed_text, tmp_pa
     """Closing a streamed answer stops the generation at once: the next one does not wait."""
     import time
 
-    from qa_service.generation import LimitedGenerator
+    from qa_service.models.generation import LimitedGenerator
     from qa_service.service import Models
     from tests.conftest import ScriptedGenerator
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from qa_service.testing import free_port, wait_ready
+from qa_service.testing.live_server import free_port, wait_ready
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.skipif(

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from fastapi import APIRouter
 from sse_starlette import EventSourceResponse
 
-from ...answering import Draft
+from ...answer.answering import Draft
 from ...errors import QAServiceError
 from ...schemas import AskRequest, AskResponse
 from ..deps import ReadAccess, ServiceDep

@@ -8,8 +8,8 @@ from typing import Any
 from fastapi import APIRouter
 from sse_starlette import EventSourceResponse
 
-from ...chat import ChatCompletion, ChatRequest, list_models
 from ...errors import QAServiceError
+from ..chat import ChatCompletion, ChatRequest, list_models
 from ..deps import ReadAccess, ServiceDep
 from ..streaming import event_stream, sse
 
