@@ -5,10 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -22,10 +21,9 @@ from .ingest.jobs import JobRunner
 from .ingest.loaders import LoadError, load_bytes
 from .ingest.news import NewsDesk
 from .ingest.wire import Fingerprint, FoldedIndex, WireIndex
-from .models.embedding import Embedder, SentenceTransformerEmbedder, Vectors
-from .models.generation import Generator, load_generator
-from .models.reader import Reader, load_reader
-from .observability import INGESTED, MODEL_LATENCY, InstrumentedEmbedder
+from .models.embedding import Vectors
+from .models.loading import Models
+from .observability import INGESTED, MODEL_LATENCY
 from .schemas import (
     AskMode,
     AskResponse,
@@ -46,13 +44,13 @@ from .schemas import (
     UploadResponse,
     to_utc_iso,
 )
-from .storage.local import Retriever, SearchMode
+from .storage.factory import open_search, open_store
 from .storage.protocols import DocumentStore, SearchIndex
-from .storage.sqlite import (
+from .storage.types import (
     DocumentWrite,
     Filters,
     NewChunk,
-    SQLiteStore,
+    SearchMode,
     StoredDocument,
     TxHook,
     now_iso,
@@ -64,44 +62,6 @@ log = logging.getLogger(__name__)
 #: Tokens kept free for the title prefixed to each chunk when embedding.
 _TITLE_TOKENS = 32
 _TITLE_CHARS = 200
-
-
-@dataclass(slots=True)
-class Models:
-    """The heavy, shareable parts: loaded once per process (tests share them across services)."""
-
-    embedder: Embedder
-    generator: Generator | None = None
-    reader: Reader | None = None
-
-
-def load_models(settings: Settings) -> Models:
-    """Load the configured models (seconds); called from the app lifespan or the CLI."""
-    if settings.torch_threads:
-        import torch
-
-        torch.set_num_threads(settings.torch_threads)
-    import faiss
-
-    # One query at a time is answered fastest single-threaded (OpenMP spin-waits collapse
-    # on a shared 2-core machine: 24 ms vs 0.7 ms at 10k chunks, measured).
-    faiss.omp_set_num_threads(settings.faiss_threads or os.cpu_count() or 1)
-    embedder: Embedder
-    if settings.embedding_backend == "onnx":
-        from .models.onnx_embedding import load_onnx_embedder
-
-        embedder = load_onnx_embedder(settings)
-    else:
-        embedder = SentenceTransformerEmbedder(
-            settings.embedding_model,
-            device=settings.device,
-            batch_size=settings.embedding_batch_size,
-        )
-    return Models(
-        embedder=InstrumentedEmbedder(embedder),
-        generator=load_generator(settings),
-        reader=load_reader(settings),
-    )
 
 
 def _sha256(payload: Any) -> str:
@@ -158,39 +118,17 @@ class QAService:
         self.chunk_overlap = min(settings.chunk_overlap_tokens, self.chunk_tokens // 2)
         self.store: DocumentStore
         self.retriever: SearchIndex
-        if settings.vector_store == "milvus":
-            from .storage.milvus.store import MilvusSearch, MilvusStore
-
-            milvus = MilvusStore(settings, self.embedder.dim)
-            self.store = milvus
-            self._reindex_if_config_changed()
-            self.retriever = MilvusSearch(milvus, rrf_k=settings.rrf_k)
-        else:
-            sqlite = SQLiteStore(settings.db_path)
-            self.store = sqlite
-            self._reindex_if_config_changed()
-            self.retriever = self._faiss_retriever(sqlite)
+        self.store = open_store(settings, self.embedder.dim)
+        self._reindex_if_config_changed()  # before the index is opened: it reads the new chunks
+        self.retriever = open_search(
+            settings, self.store, dim=self.embedder.dim, signature=self.embedder.name
+        )
         self.answerer = Answerer(
             settings, self.embedder, self.store, self.retriever, models.generator, models.reader
         )
         self.summarizer = Summarizer(self.embedder, models.generator)
         self._start_news()
         self.jobs = JobRunner(self)  # last: its thread starts once the rest is in place
-
-    def _faiss_retriever(self, store: SQLiteStore) -> Retriever:
-        settings = self.settings
-        return Retriever(
-            store,
-            dim=self.embedder.dim,
-            signature=self.embedder.name,
-            index_path=settings.index_path,
-            with_titles=settings.embed_titles,
-            rrf_k=settings.rrf_k,
-            save_interval_s=settings.index_save_interval_s,
-            index_kind=settings.index_kind,
-            ann_threshold=settings.ann_threshold,
-            nprobe=settings.ivf_nprobe,
-        )
 
     def close(self) -> None:
         self.news.close()

@@ -30,7 +30,8 @@ from _bench import SHARED_EVAL, load_average, load_jsonl, require, rss_mb, table
 from httpx import Headers
 
 from qa_service.config import Settings
-from qa_service.service import Models, QAService, load_models
+from qa_service.models.loading import Models, load_models
+from qa_service.service import QAService
 from qa_service.testing.newsroom import NewsServer, article_page, news_server, rss
 
 REQUEST_URLS = 50

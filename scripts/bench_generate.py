@@ -51,8 +51,9 @@ def main() -> None:
 
     from qa_service.config import Settings
     from qa_service.models.generation import TransformersGenerator, cpu_has_bf16
+    from qa_service.models.loading import Models, load_models
     from qa_service.schemas import DocumentIn
-    from qa_service.service import Models, QAService, load_models
+    from qa_service.service import QAService
 
     settings = Settings(generator="none", data_dir=Path(tempfile.mkdtemp()))
     embedder = load_models(settings).embedder

@@ -45,8 +45,9 @@ from _bench import (
 )
 
 from qa_service.config import Settings
+from qa_service.models.loading import Models, load_models
 from qa_service.schemas import DocumentIn
-from qa_service.service import Models, QAService, load_models
+from qa_service.service import QAService
 
 BATCH_DOCS = 64
 

@@ -46,10 +46,10 @@ import numpy.typing as npt
 from _bench import SHARED_EVAL, load_average, load_jsonl, rss_mb, summary_ms, table, write_results
 
 from qa_service.config import Settings
-from qa_service.service import Models, QAService, load_models
+from qa_service.models.loading import Models, load_models
+from qa_service.service import QAService
 from qa_service.storage.bm25 import Bm25Part
-from qa_service.storage.local import SearchMode
-from qa_service.storage.sqlite import DocumentWrite, NewChunk, StoredDocument, now_iso
+from qa_service.storage.types import DocumentWrite, NewChunk, SearchMode, StoredDocument, now_iso
 
 SQUAD = SHARED_EVAL / "squad_v2_dev.jsonl"
 NEWS = SHARED_EVAL / "news_summaries_dev.jsonl"

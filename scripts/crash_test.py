@@ -37,7 +37,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _bench import table, write_results  # also puts the checkout on sys.path
+from _bench import table, write_results
 
 from qa_service.testing.crashkit import CrashConfig, default_damage, remove_tree, run_crash_test
 

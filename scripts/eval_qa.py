@@ -37,13 +37,13 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from qa_service.answer.answering import Draft
+from qa_service.config import Settings
+from qa_service.models.loading import load_models
+from qa_service.schemas import DocumentIn
+from qa_service.service import QAService
 
-from qa_service.answer.answering import Draft  # noqa: E402
-from qa_service.config import Settings  # noqa: E402
-from qa_service.schemas import DocumentIn  # noqa: E402
-from qa_service.service import QAService, load_models  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 OFFTOPIC = ROOT / "scripts" / "data" / "offtopic_questions.txt"
 

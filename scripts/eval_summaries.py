@@ -33,7 +33,7 @@ def main() -> None:
 
     from qa_service.answer.summarizing import SourceText, Summarizer
     from qa_service.config import Settings
-    from qa_service.service import load_models
+    from qa_service.models.loading import load_models
     from qa_service.text.chunking import split_sentences
     from qa_service.text.grounding import check_claims
 

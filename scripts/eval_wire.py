@@ -158,7 +158,7 @@ def main() -> None:
 
     if args.embed:
         from qa_service.config import Settings
-        from qa_service.service import load_models
+        from qa_service.models.loading import load_models
 
         embedder = load_models(Settings(generator="none")).embedder
 

@@ -37,7 +37,7 @@ from ..models.generation import Generator
 from ..models.reader import Reader, reader_context
 from ..schemas import AskMode, AskResponse, Citation, ModelInfo, RelatedPassage, ShortAnswer
 from ..storage.protocols import DocumentStore, SearchIndex
-from ..storage.sqlite import Filters
+from ..storage.types import Filters
 from ..text.chunking import split_sentences
 from ..text.grounding import (
     Terms,

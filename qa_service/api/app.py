@@ -21,9 +21,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .. import __version__
 from ..config import Settings, get_settings
 from ..errors import QAServiceError
+from ..models.loading import Models, load_models
 from ..observability import RequestContextMiddleware
 from ..schemas import Problem
-from ..service import Models, QAService, load_models
+from ..service import QAService
 from .routes import ask, documents, feeds, health, jobs, openai, search, summaries
 from .routes.openai import openai_error_body
 

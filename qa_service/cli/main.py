@@ -63,7 +63,8 @@ def _open_service(settings: Settings) -> QAService:
     """The service over ``settings``. A store that cannot be opened (a Milvus that is unreachable
     or incompatible, collections from another embedding model) ends the command with exit code 1
     and the reason that ``/ready`` would give."""
-    from ..service import QAService, load_models
+    from ..models.loading import load_models
+    from ..service import QAService
 
     try:
         return QAService(settings, load_models(settings))

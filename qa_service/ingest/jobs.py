@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import QAServiceError
 from ..schemas import DocumentIn, IngestResult
-from ..storage.sqlite import TxHook, now_iso
+from ..storage.types import TxHook, now_iso
 
 if TYPE_CHECKING:
     from ..service import QAService

@@ -40,9 +40,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..storage.local import Hit, SearchMode
 from ..storage.protocols import SearchIndex
-from ..storage.sqlite import Filters, TxHook, immediate_tx
+from ..storage.sqlite import immediate_tx
+from ..storage.types import Filters, Hit, SearchMode, TxHook
 
 SHINGLE_WORDS = 3
 NUM_PERM = 128

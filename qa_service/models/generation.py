@@ -280,32 +280,3 @@ class LimitedGenerator(StreamingGenerator):
                 self._slots.release()
         finally:
             self._admitted.release()
-
-
-def load_generator(settings: Settings) -> Generator | None:
-    """The configured generator, or None when ``QA_GENERATOR=none``."""
-    if settings.generator == "none":
-        return None
-    inner: Generator
-    if settings.generator == "llamacpp":
-        from .llamacpp import LlamaCppGenerator
-
-        inner = LlamaCppGenerator(settings.generator_model, settings=settings)
-    elif settings.generator == "openai":
-        from .openai_generator import OpenAIGenerator
-
-        inner = OpenAIGenerator(settings)
-    else:
-        inner = TransformersGenerator(
-            resolve_generator_model(settings),
-            device=settings.device,
-            dtype=settings.generator_dtype,
-            name=settings.generator_model,
-        )
-    return LimitedGenerator(
-        inner,
-        workers=settings.generation_workers,
-        queue=settings.generation_queue,
-        timeout_s=settings.generation_timeout_s,
-        max_s=settings.generation_max_s,
-    )

@@ -10,7 +10,6 @@ main index, the owner rebuilds the main index in the background and swaps it in.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -18,6 +17,8 @@ import bm25s
 import numpy as np
 import numpy.typing as npt
 import Stemmer
+
+from .fusion import bm25_idf
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +130,7 @@ class LexicalIndex:
         out = {}
         for t in stems:
             df = self.main.df.get(t, 0) + self.delta.df.get(t, 0)
-            out[t] = math.log(1 + (n - df + 0.5) / (df + 0.5))
+            out[t] = bm25_idf(n, df)
         return out
 
     def search(self, query: str, k: int, allowed: Ids | None = None) -> list[tuple[int, float]]:

@@ -12,7 +12,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,20 +19,12 @@ import numpy as np
 import numpy.typing as npt
 
 from .bm25 import Bm25Part, LexicalIndex
-from .sqlite import ChunkRow, Filters, SQLiteStore, keyword_text
+from .fusion import make_hits, rrf_fuse
+from .sqlite import SQLiteStore
+from .types import ChunkRow, Filters, Hit, SearchMode, keyword_text
 from .vectors import IndexKind, VectorIndex, build_index
 
 log = logging.getLogger(__name__)
-
-SearchMode = Literal["hybrid", "dense", "keyword"]
-
-
-@dataclass(frozen=True, slots=True)
-class Hit:
-    chunk: ChunkRow
-    score: float
-    dense_score: float | None
-    keyword_score: float | None
 
 
 class Retriever:
@@ -264,31 +255,3 @@ class Retriever:
             fused = rrf_fuse([dense, keyword], self._rrf_k)
             rows = self.store.chunk_rows([cid for cid, _ in fused[: top_k * 2]])
         return make_hits(fused, rows, dense, keyword, mode, self._rrf_k)[:top_k]
-
-
-def rrf_fuse(rankings: list[list[tuple[int, float]]], k: int) -> list[tuple[int, float]]:
-    """Reciprocal rank fusion: each ranking adds 1 / (k + rank) to a chunk's score."""
-    scores: dict[int, float] = {}
-    for ranking in rankings:
-        for rank, (cid, _) in enumerate(ranking):
-            scores[cid] = scores.get(cid, 0.0) + 1.0 / (k + rank + 1)
-    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
-
-
-def make_hits(
-    fused: list[tuple[int, float]],
-    rows: dict[int, ChunkRow],
-    dense: list[tuple[int, float]],
-    keyword: list[tuple[int, float]],
-    mode: SearchMode,
-    k: int,
-) -> list[Hit]:
-    """Hits for the fused ranking, scores scaled to [0, 1] (1 = first for every retriever);
-    chunks missing from ``rows`` (deleted meanwhile) are dropped."""
-    dense_scores, keyword_scores = dict(dense), dict(keyword)
-    best = (2.0 if mode == "hybrid" else 1.0) / (k + 1)
-    return [
-        Hit(rows[cid], min(1.0, score / best), dense_scores.get(cid), keyword_scores.get(cid))
-        for cid, score in fused
-        if cid in rows
-    ]

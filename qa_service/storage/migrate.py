@@ -8,21 +8,11 @@ a store that already holds documents overwrites those with the same ids and keep
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
 
 from ..config import Settings
+from .factory import Backend, open_store
 from .protocols import DocumentStore
-from .sqlite import DocumentWrite, SQLiteStore
-
-Backend = Literal["faiss", "milvus"]
-
-
-def open_store(settings: Settings, backend: Backend, dim: int) -> DocumentStore:
-    if backend == "milvus":
-        from .milvus.store import MilvusStore
-
-        return MilvusStore(settings, dim)
-    return SQLiteStore(settings.db_path)
+from .types import DocumentWrite
 
 
 def vector_dim(store: DocumentStore) -> int | None:
@@ -48,12 +38,12 @@ def migrate(
     returns the number of documents copied."""
     if source == target:
         raise ValueError("source and target are the same backend")
-    src = open_store(settings, source, 0 if source == "faiss" else _peek_dim(settings))
+    src = open_store(settings, 0 if source == "faiss" else _peek_dim(settings), source)
     try:
         dim = vector_dim(src)
         if dim is None:
             return 0
-        dst = open_store(settings, target, dim)
+        dst = open_store(settings, dim, target)
         try:
             total = src.count_documents()
             copied = 0

@@ -15,8 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from .local import Hit, SearchMode
-from .sqlite import DocumentWrite, Filters, NewChunk, StoredDocument, TxHook
+from .types import DocumentWrite, Filters, Hit, NewChunk, SearchMode, StoredDocument, TxHook
 
 
 class DocumentStore(Protocol):

@@ -10,10 +10,8 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,16 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import StorageError
+from .types import (
+    ChunkRow,
+    DocumentWrite,
+    Filters,
+    NewChunk,
+    StoredDocument,
+    TxHook,
+    keyword_text,
+    now_iso,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -68,83 +76,6 @@ CREATE TABLE IF NOT EXISTS jobs (
 """
 
 SCHEMA_VERSION = "1"
-
-#: A function run inside a write transaction.
-TxHook = Callable[[sqlite3.Connection], None]
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def keyword_text(title: str | None, text: str) -> str:
-    """What keyword search indexes for a chunk: its text, after the document's title if any."""
-    return f"{title}\n{text}" if title else text
-
-
-@dataclass(frozen=True, slots=True)
-class StoredDocument:
-    id: str
-    text: str
-    title: str | None = None
-    url: str | None = None
-    published_at: str | None = None
-    source: str | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
-    content_hash: str = ""
-    index_hash: str = ""
-    chunk_count: int = 0
-    created_at: str = ""
-    updated_at: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class ChunkRow:
-    """A chunk joined with what a search result shows of its document."""
-
-    id: int
-    doc_id: str
-    ord: int
-    start: int
-    end: int
-    text: str
-    title: str | None
-    url: str | None
-    published_at: str | None
-    source: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class NewChunk:
-    ord: int
-    start: int
-    end: int
-    vector: npt.NDArray[np.float32]
-
-
-@dataclass(slots=True)
-class DocumentWrite:
-    """One document to write; ``chunks=None`` keeps the stored chunks (metadata-only change)."""
-
-    doc: StoredDocument
-    chunks: list[NewChunk] | None
-
-
-@dataclass(frozen=True, slots=True)
-class Filters:
-    doc_ids: tuple[str, ...] | None = None
-    sources: tuple[str, ...] | None = None
-    published_after: str | None = None
-    published_before: str | None = None
-
-    def is_empty(self) -> bool:
-        return (
-            self.doc_ids is None
-            and self.sources is None
-            and self.published_after is None
-            and self.published_before is None
-        )
-
 
 _JOB_COLUMNS = (
     "id", "status", "total", "done", "created", "updated", "unchanged", "failed", "failures",

@@ -150,7 +150,7 @@ def test_abstractive_rewrites_are_verified_or_fall_back(client, seed_text):
 def test_instructions_inside_articles_change_nothing(settings, models, seed_text):
     """An article that talks to the model: none of its sentences is picked or reaches a prompt."""
     from qa_service.api import create_app
-    from qa_service.service import Models
+    from qa_service.models.loading import Models
     from tests.api.test_ask import INJECTION
     from tests.conftest import ScriptedGenerator
 

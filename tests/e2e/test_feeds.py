@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from qa_service.api import create_app
 from qa_service.cli.main import app as cli
 from qa_service.config import Settings
-from qa_service.service import Models, load_models
+from qa_service.models.loading import Models, load_models
 from qa_service.testing.newsroom import (
     BOILERPLATE_FOOT,
     BOILERPLATE_NAV,

@@ -15,7 +15,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from qa_service.api import create_app
-from qa_service.service import Models
+from qa_service.models.loading import Models
 from tests.conftest import SEED_ARTICLE, make_settings
 
 EXAMPLES = 25

@@ -26,8 +26,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from qa_service.api import create_app
-from qa_service.models.generation import load_generator
-from qa_service.service import Models
+from qa_service.models.loading import Models, load_generator
 from qa_service.testing.live_server import free_port
 from tests.api.test_ask import (
     KEY_SPAN,

@@ -140,7 +140,7 @@ def test_a_client_leaving_a_stream_frees_the_generator(models, seed_text, tmp_pa
     import time
 
     from qa_service.models.generation import LimitedGenerator
-    from qa_service.service import Models
+    from qa_service.models.loading import Models
     from tests.conftest import ScriptedGenerator
 
     class Slow(ScriptedGenerator):

@@ -181,10 +181,10 @@ def test_ready_says_failed_with_the_reason_at_once(settings, fake_models, monkey
 
 
 def test_the_cli_exits_1_with_the_reason(settings, fake_models, monkeypatch, tmp_path):
-    from qa_service import service
     from qa_service.cli.main import app as cli
+    from qa_service.models import loading
 
-    monkeypatch.setattr(service, "load_models", lambda _: fake_models)
+    monkeypatch.setattr(loading, "load_models", lambda _: fake_models)
     MilvusStore(settings, 64).close()
     monkeypatch.setenv("QA_VECTOR_STORE", "milvus")
     monkeypatch.setenv("QA_DATA_DIR", str(settings.data_dir))

@@ -68,7 +68,7 @@ def test_changing_the_embedder_re_embeds_everything(tmp_path, fake_models):
         name = "another-model"
         dim = 32
 
-    from qa_service.service import Models
+    from qa_service.models.loading import Models
 
     again = QAService(settings, Models(embedder=Other()))
     assert faiss_of(again).vectors.dim == 32 and faiss_of(again).vectors.size == 2

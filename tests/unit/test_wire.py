@@ -9,10 +9,10 @@ import pytest
 
 from qa_service.config import Settings
 from qa_service.ingest import wire
+from qa_service.models.loading import Models
 from qa_service.schemas import DocumentIn, SummarizeRequest
-from qa_service.service import Models, QAService
-from qa_service.storage.local import Hit
-from qa_service.storage.sqlite import ChunkRow
+from qa_service.service import QAService
+from qa_service.storage.types import ChunkRow, Hit
 from qa_service.testing.newsroom import STORIES, story_text, wire_copy
 
 
