@@ -81,7 +81,8 @@ def embed_texts(models: Models, docs: list[DocumentIn]) -> tuple[list[list[str]]
         try:
             t0 = time.perf_counter()
             texts = [
-                [service._embed_text(d.title, c.text) for c in service._chunk(d.text)] for d in docs
+                [service.indexer.embed_text(d.title, c.text) for c in service.indexer.chunk(d.text)]
+                for d in docs
             ]
             elapsed = time.perf_counter() - t0
         finally:

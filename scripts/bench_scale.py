@@ -107,7 +107,7 @@ def backend_latency(
     settings = Settings(data_dir=Path(tempfile.mkdtemp()), vector_store=backend, generator="none")
     service = QAService(settings, models)
     writes = synthetic_writes(n_chunks, models.embedder.dim, seed_text)
-    config_hash = service._index_hash
+    config_hash = service.indexer.index_hash
     writes = [replace(w, doc=replace(w.doc, index_hash=config_hash(w.doc.text, w.doc.title)))
               for w in writes]  # fmt: skip
     t0 = time.perf_counter()

@@ -132,7 +132,7 @@ def write_corpus(
                 title=title,
                 source="synthetic",
                 content_hash=hashlib.sha256(text.encode()).hexdigest(),
-                index_hash=service._index_hash(text, title),
+                index_hash=service.indexer.index_hash(text, title),
                 chunk_count=n,
                 created_at=now,
                 updated_at=now,

@@ -17,14 +17,12 @@ import sqlite3
 import threading
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import QAServiceError
 from ..schemas import DocumentIn, IngestResult
 from ..storage.types import TxHook, now_iso
-
-if TYPE_CHECKING:
-    from ..service import QAService
+from .pipeline import IngestPipeline
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +34,9 @@ class JobRunner:
     #: A job a worker stopped renewing for this long is taken over by another worker.
     LEASE_S = 30.0
 
-    def __init__(self, service: QAService) -> None:
-        self.service = service
-        self.store = service.store
+    def __init__(self, pipeline: IngestPipeline) -> None:
+        self.pipeline = pipeline
+        self.store = pipeline.store
         #: This process: a job it leased before a restart in the same process is resumed at once.
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self._wake = threading.Event()
@@ -129,7 +127,7 @@ class JobRunner:
             start = job["done"]
             batch = docs[start : start + self.BATCH]
             try:
-                self.service.ingest(
+                self.pipeline.ingest(
                     batch,
                     lambda results: self._progress(job, results, []),
                     max_documents=len(batch),
@@ -143,7 +141,7 @@ class JobRunner:
         """A batch failed as a whole: find the documents at fault, keep the rest."""
         for i, doc in enumerate(batch, start=start):
             try:
-                self.service.ingest([doc], lambda results: self._progress(job, results, []))
+                self.pipeline.ingest([doc], lambda results: self._progress(job, results, []))
             except QAServiceError as e:
                 failure = {"index": i, "id": doc.id, "reason": e.detail}
                 self.store.in_transaction(self._progress(job, [], [failure]))

@@ -1,10 +1,10 @@
 """News in, continuously: articles from URLs, followed feeds, and wire copies folded together.
 
 ``NewsDesk`` is the part of the service that reaches out to the web. It fetches pages and
-feeds (``fetch``), keeps feed state (``feeds``), and hands articles to ``QAService.ingest`` like
-any other document, after one check of its own: an article whose normalized text is already
-stored under another id or URL is not stored again; the result names the document that holds it
-(``wire``).
+feeds (``fetch``), keeps feed state (``feeds``), and hands articles to ``IngestPipeline.ingest``
+like any other document, after one check of its own: an article whose normalized text is
+already stored under another id or URL is not stored again; the result names the document that
+holds it (``wire``).
 """
 
 from __future__ import annotations
@@ -29,12 +29,12 @@ from ..schemas import DocumentIn, FeedInfo, UrlResult
 from .extract import Article, Entry, extract_article, parse_feed
 from .feeds import MAX_ATTEMPTS, EntryOutcome, FeedPoller, FeedRegistry, FeedStore
 from .fetch import FEED_ACCEPT, PAGE_ACCEPT, Fetcher, FetchError
+from .pipeline import IngestPipeline
 from .wire import Fingerprint, text_hash
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from ..service import QAService
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +66,9 @@ class NewsDesk:
     #: A poller or poll that stops renewing its lease for this long is taken over.
     LEASE_S = 120.0
 
-    def __init__(self, service: QAService) -> None:
-        self.service = service
-        self.settings = service.settings
+    def __init__(self, pipeline: IngestPipeline) -> None:
+        self.pipeline = pipeline
+        self.settings = pipeline.settings
         self.fetcher = Fetcher(self.settings)
         self.feeds = FeedStore(self.settings.db_path)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -159,14 +159,14 @@ class NewsDesk:
 
     def _holder(self, hash_: str, doc_id: str) -> str | None:
         """Another stored document with exactly this normalized text, if any."""
-        holders = self.service.wire.holders(hash_)
+        holders = self.pipeline.wire.holders(hash_)
         if doc_id in holders:
             return None  # this very document: an ordinary re-ingest
-        stored = self.service.store.get_documents(holders)
+        stored = self.pipeline.store.get_documents(holders)
         for h in holders:
             if h in stored:
                 return h
-            self.service.wire.forget(h)  # deleted by another process meanwhile
+            self.pipeline.wire.forget(h)  # deleted by another process meanwhile
         return None
 
     def ingest_articles(self, items: Sequence[tuple[str, DocumentIn]]) -> list[UrlResult]:
@@ -194,7 +194,7 @@ class NewsDesk:
         for (i, url, _), result in zip(batch, done, strict=True):
             results[i] = result.model_copy(update={"url": url})
         holders = [r.id for r in results if r is not None and r.duplicate_of and r.id]
-        counts = self.service.store.get_documents(holders)
+        counts = self.pipeline.store.get_documents(holders)
         out: list[UrlResult] = []
         for r in results:
             assert r is not None
@@ -207,13 +207,13 @@ class NewsDesk:
         if not docs:
             return []
         try:
-            done = self.service.ingest(docs, max_documents=len(docs))
+            done = self.pipeline.ingest(docs, max_documents=len(docs))
         except QAServiceError as e:
             if len(docs) > 1:  # find the documents at fault, keep the rest
                 return [r for d in docs for r in self._ingest([d])]
             code = "too-large" if isinstance(e, LimitExceeded) else "invalid"
             return [UrlResult(url="", status="failed", id=docs[0].id, error=code, reason=e.detail)]
-        links = self.service.wire.links([r.id for r in done])
+        links = self.pipeline.wire.links([r.id for r in done])
         out = []
         for doc, r in zip(docs, done, strict=True):
             link = links.get(r.id)
@@ -229,17 +229,17 @@ class NewsDesk:
         configuration of it); runs once in the poller, page by page."""
         done = offset = 0
         while True:
-            docs, _ = self.service.store.list_documents(200, offset)
+            docs, _ = self.pipeline.store.list_documents(200, offset)
             if not docs:
                 return
             offset += len(docs)
-            missing = self.service.wire.missing([d.id for d in docs])
+            missing = self.pipeline.wire.missing([d.id for d in docs])
             if not missing:
                 continue
-            with self.service._ingest_lock:  # no ingest of these ids in between
-                current = self.service.store.get_documents(missing)
+            with self.pipeline.lock:  # no ingest of these ids in between
+                current = self.pipeline.store.get_documents(missing)
                 prints = [Fingerprint.of(d.id, d.text) for d in current.values()]
-                self.service.store.in_transaction(self.service.wire.link_hook(prints))
+                self.pipeline.store.in_transaction(self.pipeline.wire.link_hook(prints))
             done += len(prints)
             log.info("wire index: %d earlier documents fingerprinted", done)
 
