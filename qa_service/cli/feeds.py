@@ -18,6 +18,7 @@ from ..errors import QAServiceError
 from ..ingest.feeds import FeedRegistry, FeedStore
 from ..ingest.fetch import Fetcher
 from ..schemas import FeedIn, FeedInfo
+from .common import cli_settings, configure_cli_logging, console, out, with_service
 
 if TYPE_CHECKING:
     from ..service import QAService
@@ -31,10 +32,9 @@ feeds_app = typer.Typer(
 
 def _feed_registry(data_dir: Path | None, call: Callable[[FeedRegistry], T]) -> T:
     """Run one call on the feed registry of ``data_dir`` (no models are loaded)."""
-    from .main import _configure_logging, _settings, console
 
-    settings = _settings(data_dir=data_dir)
-    _configure_logging("warning")
+    settings = cli_settings(data_dir=data_dir)
+    configure_cli_logging("warning")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store, fetcher = FeedStore(settings.db_path), Fetcher(settings)
     try:
@@ -48,7 +48,6 @@ def _feed_registry(data_dir: Path | None, call: Callable[[FeedRegistry], T]) -> 
 
 
 def _print_feeds(feeds: list[FeedInfo]) -> None:
-    from .main import console, out
 
     table = Table()
     for name in (
@@ -82,7 +81,6 @@ def feeds_add(
     data_dir: Path | None = typer.Option(None, help="Data directory [env QA_DATA_DIR]"),
 ) -> None:
     """Follow a feed (checked now; its entries are ingested by the server, or `feeds refresh`)."""
-    from .main import out
 
     feed, created = _feed_registry(
         data_dir, lambda r: r.add(FeedIn(url=url, interval_minutes=interval))
@@ -96,7 +94,6 @@ def feeds_list(
     as_json: bool = typer.Option(False, "--json", help="Print JSON"),
 ) -> None:
     """Followed feeds and what their polls found."""
-    from .main import out
 
     feeds = _feed_registry(data_dir, lambda r: r.list())
     if as_json:
@@ -113,7 +110,6 @@ def feeds_remove(
     data_dir: Path | None = typer.Option(None, help="Data directory [env QA_DATA_DIR]"),
 ) -> None:
     """Stop following a feed; the articles it brought stay."""
-    from .main import out
 
     _feed_registry(data_dir, lambda r: r.remove(feed_id))
     out.print(f"removed {feed_id}")
@@ -125,10 +121,9 @@ def feeds_refresh(
     data_dir: Path | None = typer.Option(None, help="Data directory [env QA_DATA_DIR]"),
 ) -> None:
     """Poll feeds now and ingest their new entries (loads the embedding model)."""
-    from .main import _with_service
 
     def refresh(service: QAService) -> list[FeedInfo]:
         ids = feed_ids or [f.id for f in service.news.registry.list().feeds]
         return [service.news.refresh_feed(i) for i in ids]
 
-    _print_feeds(_with_service(data_dir, refresh))
+    _print_feeds(with_service(data_dir, refresh))

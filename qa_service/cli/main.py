@@ -4,26 +4,21 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import os
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ..config import Settings
 from ..errors import QAServiceError
+from .common import cli_settings, configure_cli_logging, console, open_service, out, with_service
 from .feeds import feeds_app
 
 if TYPE_CHECKING:
     from ..service import QAService
-
-T = TypeVar("T")
 
 app = typer.Typer(
     help="Question answering and summaries over news articles, with exact citations.",
@@ -31,60 +26,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(feeds_app, name="feeds")
-console = Console(stderr=True)
-out = Console()
 
 log = logging.getLogger("qa_service")
-
-
-def _settings(**overrides: Any) -> Settings:
-    try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
-    except Exception as e:  # pydantic ValidationError: say which setting is wrong
-        console.print(f"[red]Invalid settings:[/red] {e}")
-        raise typer.Exit(2) from e
-
-
-def _configure_logging(level: str, fmt: str = "text") -> None:
-    from ..observability import configure_logging
-
-    configure_logging(level, fmt)
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    try:
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-        hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
-    except ImportError:  # pragma: no cover
-        pass
-
-
-def _open_service(settings: Settings) -> QAService:
-    """The service over ``settings``. A store that cannot be opened (a Milvus that is unreachable
-    or incompatible, collections from another embedding model) ends the command with exit code 1
-    and the reason that ``/ready`` would give."""
-    from ..models.loading import load_models
-    from ..service import QAService
-
-    try:
-        return QAService(settings, load_models(settings))
-    except QAServiceError as e:
-        console.print(f"[red]{e.title}:[/red] {escape(e.detail)}")
-        raise typer.Exit(1) from e
-
-
-def _with_service(data_dir: Path | None, call: Callable[[QAService], T]) -> T:
-    """Run one call on a service over ``data_dir``; a service error ends the command (exit 1)."""
-    settings = _settings(data_dir=data_dir)
-    _configure_logging("warning")
-    service = _open_service(settings)
-    try:
-        return call(service)
-    except QAServiceError as e:
-        console.print(f"[red]{e.title}:[/red] {escape(e.detail)}")
-        raise typer.Exit(1) from e
-    finally:
-        service.close()
 
 
 def _is_loopback(host: str) -> bool:
@@ -113,8 +56,8 @@ def serve(
 
     from ..api import create_app
 
-    settings = _settings(host=host, port=port, data_dir=data_dir)
-    _configure_logging(settings.log_level, settings.log_format)
+    settings = cli_settings(host=host, port=port, data_dir=data_dir)
+    configure_cli_logging(settings.log_level, settings.log_format)
     if ray:
         from ..ray_serve import run
 
@@ -152,14 +95,14 @@ def ingest(
     """Ingest files, folders (recursively) and article URLs; one bad one does not stop the rest."""
     from ..ingest.loaders import LoadError, iter_files, load_file
 
-    settings = _settings(data_dir=data_dir)
-    _configure_logging("warning")
+    settings = cli_settings(data_dir=data_dir)
+    configure_cli_logging("warning")
     urls = [p for p in paths if _is_url(p)]
     files = list(iter_files([Path(p) for p in paths if not _is_url(p)]))
     if not files and not urls:
         console.print("[yellow]No supported files found.[/yellow]")
         raise typer.Exit(1)
-    service = _open_service(settings)
+    service = open_service(settings)
     counts: Counter[str] = Counter()
     failures: list[tuple[str, str]] = []
     columns = (
@@ -227,7 +170,7 @@ def ask(
     if mode not in ("auto", "extractive", "generative"):
         console.print("[red]--mode must be auto, extractive or generative[/red]")
         raise typer.Exit(2)
-    response = _with_service(
+    response = with_service(
         data_dir,
         lambda service: service.ask(question, top_k, None, mode),  # type: ignore[arg-type]
     )
@@ -271,7 +214,7 @@ def summarize(
     except ValueError as e:
         console.print(f"[red]Invalid request:[/red] {e}")
         raise typer.Exit(2) from e
-    response = _with_service(data_dir, lambda service: service.summarize(request))
+    response = with_service(data_dir, lambda service: service.summarize(request))
     if as_json:
         out.print_json(response.model_dump_json())
         return
@@ -294,8 +237,8 @@ def migrate(
     if to not in ("milvus", "faiss"):
         console.print("[red]--to must be milvus or faiss[/red]")
         raise typer.Exit(2)
-    settings = _settings(data_dir=data_dir, milvus_uri=milvus_uri)
-    _configure_logging("warning")
+    settings = cli_settings(data_dir=data_dir, milvus_uri=milvus_uri)
+    configure_cli_logging("warning")
     source = "faiss" if to == "milvus" else "milvus"
     with Progress(TextColumn("copying"), BarColumn(), MofNCompleteColumn(), console=console) as bar:
         task = bar.add_task("copy", total=None)
@@ -322,8 +265,8 @@ def prepare_models(
     """Convert the default generator (shipped on PyPI as GGUF) once into models/."""
     from ..models.prepare import prepare_generator, prepare_onnx
 
-    settings = _settings(models_dir=models_dir)
-    _configure_logging("info")
+    settings = cli_settings(models_dir=models_dir)
+    configure_cli_logging("info")
     path = prepare_generator(settings.models_dir, force=force)
     out.print(f"generator ready at {path}")
     if onnx:

@@ -7,11 +7,12 @@ services.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..config import Settings
-from ..observability import InstrumentedEmbedder
-from .embedding import Embedder, SentenceTransformerEmbedder
+from ..observability import MODEL_LATENCY
+from .embedding import Embedder, SentenceTransformerEmbedder, Vectors
 from .generation import (
     Generator,
     LimitedGenerator,
@@ -19,6 +20,23 @@ from .generation import (
     resolve_generator_model,
 )
 from .reader import Reader, load_reader
+
+
+class InstrumentedEmbedder:
+    """An Embedder that records how long each batch takes."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dim = inner.dim
+        self.max_tokens = inner.max_tokens
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        with MODEL_LATENCY.labels("embed").time():
+            return self.inner.embed(texts)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return self.inner.count_tokens(texts)
 
 
 @dataclass(slots=True)
