@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__
-from .answer.answering import Answerer, Draft
+from .answer.answering import Answerer, AskOptions, Draft
 from .answer.summarizing import SourceText, Summarizer, Summary, SummarySentence
 from .config import Settings
 from .errors import DocumentNotFound, InvalidInput, LimitExceeded, NotFound
@@ -251,20 +251,13 @@ class QAService:
     ) -> AskResponse:
         """A grounded answer with sentence-level citations, or a plain "not in the articles"."""
         draft = Draft()
-        for _ in self.ask_events(question, top_k, filters, mode, draft):
+        options = AskOptions(top_k=top_k, filters=to_filters(filters), mode=mode)
+        for _ in self.ask_events(question, draft, options):
             pass
         return self.finish_answer(draft)
 
     def ask_events(
-        self,
-        question: str,
-        top_k: int,
-        filters: SearchFilters | None,
-        mode: AskMode,
-        draft: Draft,
-        context: str | None = None,
-        style: str | None = None,
-        max_new_tokens: int | None = None,
+        self, question: str, draft: Draft, options: AskOptions
     ) -> Iterator[tuple[str, str]]:
         """The answer as (event, text) pairs, ``delta`` and ``reset``; ``draft`` ends complete.
 
@@ -272,17 +265,8 @@ class QAService:
         ``delta`` events after the last ``reset`` is the final answer.
         """
         question = self.check_query(question, "question")
-        top_k = self.check_top_k(top_k)
-        return self.answerer.run(
-            question,
-            top_k=top_k,
-            filters=to_filters(filters),
-            mode=mode,
-            draft=draft,
-            context=context,
-            style=style,
-            max_new_tokens=max_new_tokens,
-        )
+        self.check_top_k(options.top_k)
+        return self.answerer.run(question, draft, options)
 
     def finish_answer(self, draft: Draft) -> AskResponse:
         """The response for a draft whose events have all been consumed."""

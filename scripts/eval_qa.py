@@ -37,7 +37,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from qa_service.answer.answering import Draft
+from qa_service.answer.answering import AskOptions, Draft
 from qa_service.config import Settings
 from qa_service.models.loading import load_models
 from qa_service.schemas import DocumentIn
@@ -77,7 +77,8 @@ def run_mode(service: QAService, items: list[dict[str, Any]], mode: str) -> list
     for n, q in enumerate(items, start=1):
         draft = Draft()
         t0 = time.perf_counter()
-        for _ in service.ask_events(q["question"], 5, None, mode, draft):  # type: ignore[arg-type]
+        options = AskOptions(mode=mode)  # type: ignore[arg-type]
+        for _ in service.ask_events(q["question"], draft, options):
             pass
         resp = service.finish_answer(draft)
         latency = (time.perf_counter() - t0) * 1000

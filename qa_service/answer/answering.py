@@ -128,6 +128,24 @@ class Gate:
     unknown_names: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class AskOptions:
+    """How one question is answered; the defaults are those of ``POST /ask``.
+
+    ``context`` (earlier turns of a chat) is read with the question when retrieving. ``style``
+    (a chat client's system message) is passed to chat-template generators as a tone hint below
+    our rules; it cannot change what is answered or cited. ``max_new_tokens`` lowers the
+    generator's token budget.
+    """
+
+    top_k: int = 5
+    filters: Filters | None = None
+    mode: AskMode = "auto"
+    context: str | None = None
+    style: str | None = None
+    max_new_tokens: int | None = None
+
+
 @dataclass(slots=True)
 class Draft:
     """An answer in the making: what ``ask`` returns once the events are consumed."""
@@ -555,26 +573,13 @@ class Answerer:
         yield "delta", draft.answer
 
     # --- the whole flow -----------------------------------------------------------------------
-    def run(
-        self,
-        question: str,
-        *,
-        top_k: int = 5,
-        filters: Filters | None = None,
-        mode: AskMode = "auto",
-        draft: Draft,
-        context: str | None = None,
-        style: str | None = None,
-        max_new_tokens: int | None = None,
-    ) -> Iterator[Event]:
-        """Yield answer events; ``draft`` holds the finished answer when the iterator ends.
-
-        ``style`` (a chat client's system message) is passed to chat-template generators as a
-        tone hint below our rules; it cannot change what is answered or cited.
-        ``max_new_tokens`` lowers the generator's token budget.
-        """
+    def run(self, question: str, draft: Draft, options: AskOptions) -> Iterator[Event]:
+        """Yield answer events; ``draft`` holds the finished answer when the iterator ends."""
+        mode = options.mode
         t0 = time.perf_counter()
-        draft.evidence = self.gather(question, top_k, filters, context, draft.timings)
+        draft.evidence = self.gather(
+            question, options.top_k, options.filters, options.context, draft.timings
+        )
         draft.timings["retrieve"] = (time.perf_counter() - t0) * 1000
         draft.timings["generate"] = 0.0
         if not draft.evidence:
@@ -590,7 +595,7 @@ class Answerer:
             ):
                 try:
                     yield from self._generate(
-                        question, draft.evidence, draft, style, max_new_tokens
+                        question, draft.evidence, draft, options.style, options.max_new_tokens
                     )
                 except Overloaded as e:
                     if mode == "generative":

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..answer.answering import Draft
+from ..answer.answering import AskOptions, Draft
 from ..errors import InvalidInput, NotFound
 from ..schemas import AskResponse, Citation, ModelInfo, SummarizeRequest, SummarizeResponse
 from ..service import QAService
@@ -195,16 +195,8 @@ class ChatCompletion:
             return
         draft = Draft()
         budget = self.req.max_completion_tokens or self.req.max_tokens
-        events = self.service.ask_events(
-            self.question,
-            5,
-            None,
-            "auto",
-            draft,
-            context=self.context,
-            style=self.style,
-            max_new_tokens=budget,
-        )
+        options = AskOptions(context=self.context, style=self.style, max_new_tokens=budget)
+        events = self.service.ask_events(self.question, draft, options)
         for _ in events:
             pass
         resp: AskResponse = self.service.finish_answer(draft)

@@ -1,11 +1,11 @@
 """Crash safety: SIGKILL a live server mid-ingest; every acknowledged write survives the restart.
 
-A few rounds of ``qa_service/testing/crashkit.py`` (``scripts/crash_test.py`` runs many): clients ingest,
-update and delete through ``qa-service serve`` (QA_GENERATOR=none), the process group is killed
-with SIGKILL while requests are in flight (in round 1 right after a commit, so that a write lands
-without its response), and the restarted server must hold exactly what was acknowledged, with
-complete, searchable documents and indexes that match the database. Round 2 also corrupts the
-FAISS file and round 3 deletes it before the restart: both must be rebuilt.
+A few rounds of ``qa_service/testing/crashkit.py`` (``scripts/crash_test.py`` runs many):
+clients ingest, update and delete through ``qa-service serve`` (QA_GENERATOR=none), the process
+group is killed with SIGKILL while requests are in flight (in round 1 right after a commit, so
+that a write lands without its response), and the restarted server must hold exactly what was
+acknowledged, with complete, searchable documents and indexes that match the database. Round 2
+also corrupts the FAISS file and round 3 deletes it before the restart: both must be rebuilt.
 """
 
 from __future__ import annotations
