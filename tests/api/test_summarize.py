@@ -132,6 +132,7 @@ def test_too_many_documents_names_the_limit(settings, models, seed_text):
         assert r.status_code == 422 and r.json()["limit"] == 2
 
 
+@pytest.mark.slow
 def test_abstractive_rewrites_are_verified_or_fall_back(client, seed_text):
     ingest(client, syria=seed_text)
     body = client.post("/summarize", json={"doc_id": "syria", "mode": "abstractive"}).json()

@@ -18,10 +18,13 @@ import pytest
 
 from qa_service.testing.crashkit import CrashConfig, run_crash_test
 
-pytestmark = pytest.mark.skipif(
-    os.name != "posix" or not hasattr(os, "killpg") or not hasattr(signal, "SIGKILL"),
-    reason="kill -9 crash tests need POSIX process groups and SIGKILL",
-)
+pytestmark = [
+    pytest.mark.processes,
+    pytest.mark.skipif(
+        os.name != "posix" or not hasattr(os, "killpg") or not hasattr(signal, "SIGKILL"),
+        reason="kill -9 crash tests need POSIX process groups and SIGKILL",
+    ),
+]
 
 
 def test_acknowledged_writes_survive_sigkill_and_a_damaged_index(tmp_path):
