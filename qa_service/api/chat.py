@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..answer.answering import AskOptions, Draft
 from ..errors import InvalidInput, NotFound
+from ..models.generation import cut_at_stop
 from ..schemas import AskResponse, Citation, ModelInfo, SummarizeRequest, SummarizeResponse
 from ..service import QAService
 
@@ -121,11 +122,9 @@ def _conversation(req: ChatRequest) -> tuple[str, str | None, str | None]:
     return question, context, system.strip() or None
 
 
-def _cut(text: str, stop: str | list[str] | None) -> tuple[str, bool]:
-    """``text`` up to the first of the client's stop sequences (OpenAI's ``stop``)."""
-    stops = [stop] if isinstance(stop, str) else (stop or [])
-    cuts = [i for s in stops if s and (i := text.find(s)) >= 0]
-    return (text[: min(cuts)], True) if cuts else (text, False)
+def _stops(stop: str | list[str] | None) -> list[str]:
+    """The client's stop sequences (OpenAI's ``stop``: one string, a list, or none)."""
+    return [stop] if isinstance(stop, str) else (stop or [])
 
 
 def sources_text(citations: list[Citation]) -> str:
@@ -203,7 +202,7 @@ class ChatCompletion:
         self.answer, self.citations = resp.answer, resp.citations
 
     def _content(self) -> str:
-        return _cut(self.answer, self.req.stop)[0] + sources_text(self.citations)
+        return cut_at_stop(self.answer, _stops(self.req.stop))[0] + sources_text(self.citations)
 
     def _usage(self, content: str) -> dict[str, int]:
         count = self.service.embedder.count_tokens
