@@ -3,8 +3,9 @@
 A job stores its documents when it is accepted (``POST /documents?async=true`` answers 202 at
 once); one background thread ingests them in batches. Each batch's documents and the job's
 progress are committed in the same transaction, so after a crash the job resumes from exactly
-what was stored. A document that fails (too long, say) is recorded with its reason and the job
-goes on.
+what was stored. (On Milvus the progress row follows the Milvus writes in the local SQLite file:
+a batch cut off between the two runs again, and its documents come back ``unchanged``.) A
+document that fails (too long, say) is recorded with its reason and the job goes on.
 """
 
 from __future__ import annotations
