@@ -56,11 +56,12 @@ browser: ## Install Debian's Chromium for the browser test (skipped where that i
 test: install-dev models browser ## Run the whole test suite (real models, real browser)
 	$(BIN)/pytest
 
-lint: install-dev ## ruff (lint + format check) and mypy --strict
+lint: install-dev ## ruff (lint + format check), mypy --strict, hadolint, import layers (lint-imports)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/hadolint Dockerfile
+	$(BIN)/lint-imports
 
 format: install-dev ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

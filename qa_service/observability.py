@@ -14,15 +14,12 @@ import re
 import socket
 import time
 import uuid
-from collections.abc import Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from .embedding import Embedder, Vectors
 
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 
@@ -51,23 +48,6 @@ INDEX_CHUNKS = Gauge("qa_index_chunks", "Chunks in the vector index.")
 INDEX_DOCUMENTS = Gauge("qa_index_documents", "Documents stored.")
 
 access_log = logging.getLogger("qa_service.access")
-
-
-class InstrumentedEmbedder:
-    """An Embedder that records how long each batch takes."""
-
-    def __init__(self, inner: Embedder) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.dim = inner.dim
-        self.max_tokens = inner.max_tokens
-
-    def embed(self, texts: Sequence[str]) -> Vectors:
-        with MODEL_LATENCY.labels("embed").time():
-            return self.inner.embed(texts)
-
-    def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        return self.inner.count_tokens(texts)
 
 
 class JsonFormatter(logging.Formatter):

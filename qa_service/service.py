@@ -2,31 +2,24 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import os
-import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from . import __version__
-from .answering import Answerer, Draft
-from .backend import DocumentStore, SearchIndex
-from .chunking import Chunk, chunk_text
+from .answer.answering import Answerer, AskOptions, Draft
+from .answer.summarizing import SourceText, Summarizer, Summary, SummarySentence
 from .config import Settings
-from .embedding import Embedder, SentenceTransformerEmbedder, Vectors
 from .errors import DocumentNotFound, InvalidInput, LimitExceeded, NotFound
-from .generation import Generator, load_generator
-from .jobs import JobRunner
-from .loaders import LoadError, load_bytes
-from .news import NewsDesk
-from .observability import INGESTED, MODEL_LATENCY, InstrumentedEmbedder
-from .reader import Reader, load_reader
-from .retrieval import Retriever, SearchMode
+from .ingest.jobs import JobRunner
+from .ingest.loaders import LoadError, load_bytes
+from .ingest.news import NewsDesk
+from .ingest.pipeline import Indexer, IngestPipeline, sha256_json
+from .ingest.wire import FoldedIndex, WireIndex
+from .models.loading import Models
+from .observability import INGESTED, MODEL_LATENCY
 from .schemas import (
     AskMode,
     AskResponse,
@@ -47,71 +40,16 @@ from .schemas import (
     UploadResponse,
     to_utc_iso,
 )
-from .store import (
-    DocumentWrite,
+from .storage.factory import open_search, open_store
+from .storage.protocols import DocumentStore, SearchIndex
+from .storage.types import (
     Filters,
-    NewChunk,
-    SQLiteStore,
+    SearchMode,
     StoredDocument,
     TxHook,
-    now_iso,
 )
-from .summarizing import SourceText, Summarizer, Summary, SummarySentence
-from .wire import Fingerprint, FoldedIndex, WireIndex
 
 log = logging.getLogger(__name__)
-
-#: Tokens kept free for the title prefixed to each chunk when embedding.
-_TITLE_TOKENS = 32
-_TITLE_CHARS = 200
-
-
-@dataclass(slots=True)
-class Models:
-    """The heavy, shareable parts: loaded once per process (tests share them across services)."""
-
-    embedder: Embedder
-    generator: Generator | None = None
-    reader: Reader | None = None
-
-
-def load_models(settings: Settings) -> Models:
-    """Load the configured models (seconds); called from the app lifespan or the CLI."""
-    if settings.torch_threads:
-        import torch
-
-        torch.set_num_threads(settings.torch_threads)
-    import faiss
-
-    # One query at a time is answered fastest single-threaded (OpenMP spin-waits collapse
-    # on a shared 2-core machine: 24 ms vs 0.7 ms at 10k chunks, measured).
-    faiss.omp_set_num_threads(settings.faiss_threads or os.cpu_count() or 1)
-    embedder: Embedder
-    if settings.embedding_backend == "onnx":
-        from .onnx_embedding import load_onnx_embedder
-
-        embedder = load_onnx_embedder(settings)
-    else:
-        embedder = SentenceTransformerEmbedder(
-            settings.embedding_model,
-            device=settings.device,
-            batch_size=settings.embedding_batch_size,
-        )
-    return Models(
-        embedder=InstrumentedEmbedder(embedder),
-        generator=load_generator(settings),
-        reader=load_reader(settings),
-    )
-
-
-def _sha256(payload: Any) -> str:
-    raw = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
-
-
-def derive_doc_id(text: str) -> str:
-    """The id of a document posted without one: stable for the same text."""
-    return "doc-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
 
 
 def to_filters(filters: SearchFilters | None) -> Filters | None:
@@ -150,47 +88,26 @@ class QAService:
         self.settings = settings
         self.models = models
         self.embedder = models.embedder
-        self._ingest_lock = threading.Lock()
-        self.chunk_tokens = min(
-            settings.chunk_tokens,
-            self.embedder.max_tokens - (_TITLE_TOKENS if settings.embed_titles else 0),
+        self.indexer = Indexer(settings, self.embedder)
+        self.store: DocumentStore = open_store(settings, self.embedder.dim)
+        self.indexer.reindex_if_changed(self.store)  # before the index opens: it reads the chunks
+        self.retriever: SearchIndex = open_search(
+            settings, self.store, dim=self.embedder.dim, signature=self.embedder.name
         )
-        self.chunk_overlap = min(settings.chunk_overlap_tokens, self.chunk_tokens // 2)
-        self.store: DocumentStore
-        self.retriever: SearchIndex
-        if settings.vector_store == "milvus":
-            from .milvus import MilvusSearch, MilvusStore
-
-            milvus = MilvusStore(settings, self.embedder.dim)
-            self.store = milvus
-            self._reindex_if_config_changed()
-            self.retriever = MilvusSearch(milvus, rrf_k=settings.rrf_k)
-        else:
-            sqlite = SQLiteStore(settings.db_path)
-            self.store = sqlite
-            self._reindex_if_config_changed()
-            self.retriever = self._faiss_retriever(sqlite)
         self.answerer = Answerer(
             settings, self.embedder, self.store, self.retriever, models.generator, models.reader
         )
         self.summarizer = Summarizer(self.embedder, models.generator)
-        self._start_news()
-        self.jobs = JobRunner(self)  # last: its thread starts once the rest is in place
-
-    def _faiss_retriever(self, store: SQLiteStore) -> Retriever:
-        settings = self.settings
-        return Retriever(
-            store,
-            dim=self.embedder.dim,
-            signature=self.embedder.name,
-            index_path=settings.index_path,
-            with_titles=settings.embed_titles,
-            rrf_k=settings.rrf_k,
-            save_interval_s=settings.index_save_interval_s,
-            index_kind=settings.index_kind,
-            ann_threshold=settings.ann_threshold,
-            nprobe=settings.ivf_nprobe,
+        # Wire copies: search and answers go through the folded index, which shows a passage
+        # that several outlets carry once.
+        self.wire = WireIndex(settings.db_path, settings.wire_threshold)
+        self.folded = FoldedIndex(self.retriever, self.wire)
+        self.answerer.retriever = self.folded
+        self.pipeline = IngestPipeline(
+            settings, self.indexer, self.store, self.retriever, self.wire
         )
+        self.news = NewsDesk(self.pipeline)  # URLs and feeds
+        self.jobs = JobRunner(self.pipeline)  # last: its thread starts once the rest is in place
 
     def close(self) -> None:
         self.news.close()
@@ -199,128 +116,7 @@ class QAService:
         self.store.close()
         self.wire.close()
 
-    def _start_news(self) -> None:
-        """Wire copies and the news desk (URLs, feeds). Search and answers go through the
-        folded index, which shows a passage that several outlets carry once."""
-        self.wire = WireIndex(self.settings.db_path, self.settings.wire_threshold)
-        self.folded = FoldedIndex(self.retriever, self.wire)
-        self.answerer.retriever = self.folded
-        self.news = NewsDesk(self)
-
-    # --- configuration of the index -----------------------------------------------------------
-    def _index_config(self) -> dict[str, Any]:
-        """What the stored chunks and vectors depend on; a change means re-chunk and re-embed."""
-        return {
-            "embedder": self.embedder.name,
-            "chunk_tokens": self.chunk_tokens,
-            "chunk_overlap": self.chunk_overlap,
-            "embed_titles": self.settings.embed_titles,
-        }
-
-    def _index_hash(self, text: str, title: str | None) -> str:
-        return _sha256(
-            {"text": text, "title": title if self.settings.embed_titles else None}
-            | self._index_config()
-        )
-
-    def _reindex_if_config_changed(self) -> None:
-        """Re-chunk and re-embed every document when the embedder or chunking changed.
-
-        Runs before the indexes are opened; each batch commits on its own, so an interrupted
-        re-index resumes where it stopped (documents already done have the new index hash).
-        """
-        config = json.dumps(self._index_config(), sort_keys=True)
-        stored = self.store.get_meta("index_config")
-        if stored is not None and stored != config and self.store.count_documents():
-            log.warning("embedding or chunking settings changed: re-embedding all documents")
-            offset = 0
-            while docs := self.store.list_documents(100, offset)[0]:
-                items: list[tuple[StoredDocument, list[Chunk] | None]] = []
-                for d in docs:
-                    index_hash = self._index_hash(d.text, d.title)
-                    if d.index_hash != index_hash:
-                        chunks = self._chunk(d.text)
-                        doc = replace(d, index_hash=index_hash, chunk_count=len(chunks))
-                        items.append((doc, chunks))
-                self.store.write(self._embed_writes(items)[0])
-                offset += len(docs)
-        self.store.set_meta("index_config", config)
-
     # --- ingestion ----------------------------------------------------------------------------
-    def _chunk(self, text: str) -> list[Chunk]:
-        return chunk_text(
-            text,
-            max_tokens=self.chunk_tokens,
-            overlap_tokens=self.chunk_overlap,
-            count_tokens=self.embedder.count_tokens,
-        )
-
-    def _embed_text(self, title: str | None, chunk: str) -> str:
-        if self.settings.embed_titles and title:
-            return f"{title[:_TITLE_CHARS]}\n{chunk}"
-        return chunk
-
-    def _embed_writes(
-        self, items: list[tuple[StoredDocument, list[Chunk] | None]]
-    ) -> tuple[list[DocumentWrite], Vectors]:
-        """Embed the chunks of every item (one batch) and pair each chunk with its vector."""
-        texts = [
-            self._embed_text(doc.title, c.text) for doc, chunks in items for c in (chunks or [])
-        ]
-        vectors = self.embedder.embed(texts)
-        writes: list[DocumentWrite] = []
-        row = 0
-        for doc, chunks in items:
-            new_chunks = None
-            if chunks is not None:
-                new_chunks = [
-                    NewChunk(c.index, c.start, c.end, vectors[row + i])
-                    for i, c in enumerate(chunks)
-                ]
-                row += len(chunks)
-            writes.append(DocumentWrite(doc, new_chunks))
-        return writes, vectors
-
-    def _write(
-        self, items: list[tuple[StoredDocument, list[Chunk] | None]], after: TxHook | None = None
-    ) -> None:
-        """Embed, commit everything in one transaction, then update the indexes at once."""
-        writes, vectors = self._embed_writes(items)
-        with self.retriever.lock:
-            removed, added = self.store.write(writes, after)
-            self.retriever.apply(removed, added, vectors)
-        self.retriever.maybe_save()
-
-    def _validate_batch(
-        self, docs: list[DocumentIn], max_documents: int | None = None
-    ) -> list[str]:
-        s = self.settings
-        limit = max_documents or s.max_documents_per_request
-        if len(docs) > limit:
-            raise LimitExceeded(
-                f"{len(docs)} documents in one request; the limit is {limit}. Split the batch"
-                " or post it as a job (?async=true).",
-                limit=limit,
-            )
-        ids: list[str] = []
-        for i, d in enumerate(docs):
-            if len(d.text) > s.max_text_chars:
-                raise LimitExceeded(
-                    f"documents[{i}].text has {len(d.text)} characters; the limit is "
-                    f"{s.max_text_chars}.",
-                    limit=s.max_text_chars,
-                )
-            ids.append(d.id or derive_doc_id(d.text))
-        seen: set[str] = set()
-        for i, doc_id in enumerate(ids):
-            if doc_id in seen:
-                raise InvalidInput(
-                    f"documents[{i}] has the id {doc_id!r} of an earlier document in the same "
-                    "request; send each document once."
-                )
-            seen.add(doc_id)
-        return ids
-
     def ingest(
         self,
         docs: list[DocumentIn],
@@ -328,66 +124,8 @@ class QAService:
         *,
         max_documents: int | None = None,
     ) -> list[IngestResult]:
-        """Create, update or skip each document; all of it or none of it is stored.
-
-        Unchanged documents cost no embedding work; a metadata-only change re-embeds nothing
-        unless the title (which is embedded with each chunk) changed. ``on_commit(results)``
-        returns a hook run in the same transaction as the documents (job progress).
-        """
-        ids = self._validate_batch(docs, max_documents)
-        with self._ingest_lock:
-            existing = self.store.get_documents(ids)
-            now = now_iso()
-            results: list[IngestResult] = []
-            items: list[tuple[StoredDocument, list[Chunk] | None]] = []
-            for doc_id, d in zip(ids, docs, strict=True):
-                published = to_utc_iso(d.published_at) if d.published_at else None
-                fields = {
-                    "text": d.text,
-                    "title": d.title,
-                    "url": d.url,
-                    "published_at": published,
-                    "source": d.source,
-                    "metadata": d.metadata,
-                }
-                content_hash = _sha256(fields)
-                index_hash = self._index_hash(d.text, d.title)
-                old = existing.get(doc_id)
-                if old is not None and old.content_hash == content_hash:
-                    results.append(
-                        IngestResult(id=doc_id, status="unchanged", chunks=old.chunk_count)
-                    )
-                    continue
-                chunks = None
-                if old is None or old.index_hash != index_hash:
-                    chunks = self._chunk(d.text)
-                chunk_count = len(chunks) if chunks is not None else (old.chunk_count if old else 0)
-                stored = StoredDocument(
-                    id=doc_id,
-                    text=d.text,
-                    title=d.title,
-                    url=d.url,
-                    published_at=published,
-                    source=d.source,
-                    metadata=d.metadata,
-                    content_hash=content_hash,
-                    index_hash=index_hash,
-                    chunk_count=chunk_count,
-                    created_at=old.created_at if old else now,
-                    updated_at=now,
-                )
-                items.append((stored, chunks))
-                status = "created" if old is None else "updated"
-                results.append(IngestResult(id=doc_id, status=status, chunks=chunk_count))
-            hook = on_commit(results) if on_commit else None
-            if items:
-                prints = [Fingerprint.of(d.id, d.text) for d, c in items if c is not None]
-                self._write(items, self.wire.link_hook(prints, hook))
-            elif hook is not None:
-                self.store.in_transaction(hook)
-        for r in results:
-            INGESTED.labels(r.status).inc()
-        return results
+        """Create, update or skip each document; all of it or none of it is stored."""
+        return self.pipeline.ingest(docs, on_commit, max_documents=max_documents)
 
     def submit_job(self, docs: list[DocumentIn]) -> JobInfo:
         """Accept a large batch for background ingestion; returns at once (HTTP 202). A document
@@ -449,13 +187,7 @@ class QAService:
 
     def delete_document(self, doc_id: str) -> None:
         """Delete a document; it is gone from every result as soon as this returns."""
-        with self._ingest_lock, self.retriever.lock:
-            removed = self.store.delete_document(doc_id)
-            if removed is None:
-                raise DocumentNotFound(doc_id)
-            self.retriever.apply(removed, [], self.embedder.embed([]))
-        self.wire.forget(doc_id)
-        self.retriever.maybe_save()
+        self.pipeline.delete(doc_id)
 
     # --- search -------------------------------------------------------------------------------
     def check_query(self, query: str, field: str = "query") -> str:
@@ -519,20 +251,13 @@ class QAService:
     ) -> AskResponse:
         """A grounded answer with sentence-level citations, or a plain "not in the articles"."""
         draft = Draft()
-        for _ in self.ask_events(question, top_k, filters, mode, draft):
+        options = AskOptions(top_k=top_k, filters=to_filters(filters), mode=mode)
+        for _ in self.ask_events(question, draft, options):
             pass
         return self.finish_answer(draft)
 
     def ask_events(
-        self,
-        question: str,
-        top_k: int,
-        filters: SearchFilters | None,
-        mode: AskMode,
-        draft: Draft,
-        context: str | None = None,
-        style: str | None = None,
-        max_new_tokens: int | None = None,
+        self, question: str, draft: Draft, options: AskOptions
     ) -> Iterator[tuple[str, str]]:
         """The answer as (event, text) pairs, ``delta`` and ``reset``; ``draft`` ends complete.
 
@@ -540,17 +265,8 @@ class QAService:
         ``delta`` events after the last ``reset`` is the final answer.
         """
         question = self.check_query(question, "question")
-        top_k = self.check_top_k(top_k)
-        return self.answerer.run(
-            question,
-            top_k=top_k,
-            filters=to_filters(filters),
-            mode=mode,
-            draft=draft,
-            context=context,
-            style=style,
-            max_new_tokens=max_new_tokens,
-        )
+        self.check_top_k(options.top_k)
+        return self.answerer.run(question, draft, options)
 
     def finish_answer(self, draft: Draft) -> AskResponse:
         """The response for a draft whose events have all been consumed."""
@@ -569,7 +285,7 @@ class QAService:
                     f"text has {len(req.text)} characters; the limit is {s.max_text_chars}.",
                     limit=s.max_text_chars,
                 )
-            return [SourceText(None, req.text, _sha256(req.text))]
+            return [SourceText(None, req.text, sha256_json(req.text))]
         if req.query is not None:
             hits = self.search(req.query, req.top_k, req.filters)
             # Folded wire copies come back in: the summary cites every outlet that carries it.

@@ -15,8 +15,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 SHARED_EVAL = ROOT.parent / "shared" / "data" / "eval"
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 
 def cpu_model() -> str:
@@ -115,7 +113,7 @@ def table(headers: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines)
 
 
-from qa_service.testing import free_port, live_server, wait_ready  # noqa: E402
+from qa_service.testing.live_server import free_port, live_server, wait_ready  # noqa: E402
 
 __all__ = ["free_port", "live_server", "wait_ready"]
 

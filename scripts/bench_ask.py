@@ -62,7 +62,7 @@ def main() -> None:
 
     from qa_service.api import create_app
     from qa_service.config import Settings
-    from qa_service.service import load_models
+    from qa_service.models.loading import load_models
 
     records = load_jsonl(require(args.data))
     docs = [r for r in records if r.get("type") == "document"]

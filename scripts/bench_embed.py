@@ -36,9 +36,9 @@ import torch
 from _bench import ROOT, SHARED_EVAL, load_jsonl, require, table, write_results
 
 from qa_service.config import DEFAULT_EMBEDDING_MODEL
-from qa_service.embedding import Embedder, SentenceTransformerEmbedder
-from qa_service.onnx_embedding import OnnxEmbedder, onnx_model_dir
-from qa_service.prepare import prepare_onnx
+from qa_service.models.embedding import Embedder, SentenceTransformerEmbedder
+from qa_service.models.onnx_embedding import OnnxEmbedder, onnx_model_dir
+from qa_service.models.prepare import prepare_onnx
 
 SQUAD = SHARED_EVAL / "squad_v2_dev.jsonl"
 MIN_SPEEDUP = 2.0

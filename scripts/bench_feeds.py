@@ -30,8 +30,9 @@ from _bench import SHARED_EVAL, load_average, load_jsonl, require, rss_mb, table
 from httpx import Headers
 
 from qa_service.config import Settings
-from qa_service.service import Models, QAService, load_models
-from tests.newsroom import NewsServer, article_page, news_server, rss
+from qa_service.models.loading import Models, load_models
+from qa_service.service import QAService
+from qa_service.testing.newsroom import NewsServer, article_page, news_server, rss
 
 REQUEST_URLS = 50
 
@@ -126,8 +127,8 @@ def main() -> None:
             server.set_page(path, article_page(title, paragraphs, site="Bench Times"))
         html_bytes = sum(len(r.body) for r in server.routes.values())
         models.embedder.embed(["warm-up"] * 8)
-        from qa_service.extract import extract_article
-        from qa_service.fetch import Fetched
+        from qa_service.ingest.extract import extract_article
+        from qa_service.ingest.fetch import Fetched
 
         page = server.routes[docs[0][0]].body  # trafilatura's first call loads its resources
         extract_article(Fetched(server.url(docs[0][0]), 200, Headers(), page))

@@ -50,9 +50,10 @@ def main() -> None:
     args = ap.parse_args()
 
     from qa_service.config import Settings
-    from qa_service.generation import TransformersGenerator, cpu_has_bf16
+    from qa_service.models.generation import TransformersGenerator, cpu_has_bf16
+    from qa_service.models.loading import Models, load_models
     from qa_service.schemas import DocumentIn
-    from qa_service.service import Models, QAService, load_models
+    from qa_service.service import QAService
 
     settings = Settings(generator="none", data_dir=Path(tempfile.mkdtemp()))
     embedder = load_models(settings).embedder
@@ -75,7 +76,7 @@ def main() -> None:
     try:
         import llama_cpp  # noqa: F401
 
-        from qa_service.llamacpp import LlamaCppGenerator
+        from qa_service.models.llamacpp import LlamaCppGenerator
 
         backends.append(
             ("llama.cpp Q4_K_M", lambda: LlamaCppGenerator(model_dir, settings=settings))

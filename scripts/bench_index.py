@@ -36,7 +36,7 @@ def main() -> None:
     ap.add_argument("--dim", type=int, default=384)
     args = ap.parse_args()
 
-    from qa_service.index import build_index
+    from qa_service.storage.vectors import build_index
 
     rng = np.random.default_rng(0)
     centres = rng.normal(0, 1, (2000, args.dim)).astype(np.float32)

@@ -45,8 +45,9 @@ from _bench import (
 )
 
 from qa_service.config import Settings
+from qa_service.models.loading import Models, load_models
 from qa_service.schemas import DocumentIn
-from qa_service.service import Models, QAService, load_models
+from qa_service.service import QAService
 
 BATCH_DOCS = 64
 
@@ -80,7 +81,8 @@ def embed_texts(models: Models, docs: list[DocumentIn]) -> tuple[list[list[str]]
         try:
             t0 = time.perf_counter()
             texts = [
-                [service._embed_text(d.title, c.text) for c in service._chunk(d.text)] for d in docs
+                [service.indexer.embed_text(d.title, c.text) for c in service.indexer.chunk(d.text)]
+                for d in docs
             ]
             elapsed = time.perf_counter() - t0
         finally:
@@ -177,7 +179,7 @@ def main() -> None:
     global BACKEND
     BACKEND = args.backend
     if BACKEND == "onnx":
-        from qa_service.prepare import prepare_onnx
+        from qa_service.models.prepare import prepare_onnx
 
         prepare_onnx(ROOT / "models")  # no-op when already exported
 

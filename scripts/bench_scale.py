@@ -46,7 +46,7 @@ QUESTIONS = [
 
 
 def synthetic_writes(n_chunks: int, dim: int, seed_text: str) -> list[Any]:
-    from qa_service.store import DocumentWrite, NewChunk, StoredDocument, now_iso
+    from qa_service.storage.types import DocumentWrite, NewChunk, StoredDocument, now_iso
 
     rng = np.random.default_rng(0)
     words = seed_text.split()
@@ -74,7 +74,8 @@ def synthetic_writes(n_chunks: int, dim: int, seed_text: str) -> list[Any]:
 RESTART = """
 import json, time
 from qa_service.config import Settings
-from qa_service.service import Models, QAService, load_models
+from qa_service.service import QAService
+from qa_service.models.loading import Models, load_models
 settings = Settings()
 models = Models(load_models(settings).embedder, None)
 t0 = time.perf_counter()
@@ -106,7 +107,7 @@ def backend_latency(
     settings = Settings(data_dir=Path(tempfile.mkdtemp()), vector_store=backend, generator="none")
     service = QAService(settings, models)
     writes = synthetic_writes(n_chunks, models.embedder.dim, seed_text)
-    config_hash = service._index_hash
+    config_hash = service.indexer.index_hash
     writes = [replace(w, doc=replace(w.doc, index_hash=config_hash(w.doc.text, w.doc.title)))
               for w in writes]  # fmt: skip
     t0 = time.perf_counter()
@@ -202,7 +203,7 @@ def main() -> None:
     partial = args.no_replicas or set(backends) != {"faiss", "milvus"}
 
     from qa_service.config import Settings
-    from qa_service.service import Models, load_models
+    from qa_service.models.loading import Models, load_models
 
     seed_text = (ROOT / "examples" / "articles" / "syria-hama-counteroffensive.txt").read_text()
     models = Models(load_models(Settings(generator="none")).embedder, None)

@@ -46,10 +46,10 @@ import numpy.typing as npt
 from _bench import SHARED_EVAL, load_average, load_jsonl, rss_mb, summary_ms, table, write_results
 
 from qa_service.config import Settings
-from qa_service.lexical import Bm25Part
-from qa_service.retrieval import SearchMode
-from qa_service.service import Models, QAService, load_models
-from qa_service.store import DocumentWrite, NewChunk, StoredDocument, now_iso
+from qa_service.models.loading import Models, load_models
+from qa_service.service import QAService
+from qa_service.storage.bm25 import Bm25Part
+from qa_service.storage.types import DocumentWrite, NewChunk, SearchMode, StoredDocument, now_iso
 
 SQUAD = SHARED_EVAL / "squad_v2_dev.jsonl"
 NEWS = SHARED_EVAL / "news_summaries_dev.jsonl"
@@ -132,7 +132,7 @@ def write_corpus(
                 title=title,
                 source="synthetic",
                 content_hash=hashlib.sha256(text.encode()).hexdigest(),
-                index_hash=service._index_hash(text, title),
+                index_hash=service.indexer.index_hash(text, title),
                 chunk_count=n,
                 created_at=now,
                 updated_at=now,

@@ -42,8 +42,9 @@ def main() -> None:
     args = ap.parse_args()
 
     from qa_service.config import Settings
+    from qa_service.models.loading import load_models
     from qa_service.schemas import DocumentIn, SummarizeRequest
-    from qa_service.service import QAService, load_models
+    from qa_service.service import QAService
 
     articles = build_articles(load_jsonl(require(args.data)), args.words)[: args.articles]
     settings = Settings(data_dir=Path(tempfile.mkdtemp(prefix="qa-bench-sum-")))

@@ -37,9 +37,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _bench import table, write_results  # also puts the checkout on sys.path
+from _bench import table, write_results
 
-from tests.e2e.crashkit import CrashConfig, default_damage, remove_tree, run_crash_test
+from qa_service.testing.crashkit import CrashConfig, default_damage, remove_tree, run_crash_test
 
 
 def main() -> int:

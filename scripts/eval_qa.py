@@ -37,13 +37,13 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from qa_service.answer.answering import AskOptions, Draft
+from qa_service.config import Settings
+from qa_service.models.loading import load_models
+from qa_service.schemas import DocumentIn
+from qa_service.service import QAService
 
-from qa_service.answering import Draft  # noqa: E402
-from qa_service.config import Settings  # noqa: E402
-from qa_service.schemas import DocumentIn  # noqa: E402
-from qa_service.service import QAService, load_models  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 OFFTOPIC = ROOT / "scripts" / "data" / "offtopic_questions.txt"
 
@@ -77,7 +77,8 @@ def run_mode(service: QAService, items: list[dict[str, Any]], mode: str) -> list
     for n, q in enumerate(items, start=1):
         draft = Draft()
         t0 = time.perf_counter()
-        for _ in service.ask_events(q["question"], 5, None, mode, draft):  # type: ignore[arg-type]
+        options = AskOptions(mode=mode)  # type: ignore[arg-type]
+        for _ in service.ask_events(q["question"], draft, options):
             pass
         resp = service.finish_answer(draft)
         latency = (time.perf_counter() - t0) * 1000
@@ -313,7 +314,7 @@ def main() -> None:
         for point in report["curve (test)"]:
             print("| " + " | ".join(f"{point[k]:.3f}" for k in keys) + " |")
         if args.write_threshold:
-            from qa_service.reader import READER_CONFIG, resolve_reader_model
+            from qa_service.models.reader import READER_CONFIG, resolve_reader_model
 
             path = Path(resolve_reader_model(settings)) / READER_CONFIG
             meta = json.loads(path.read_text(encoding="utf-8"))

@@ -29,9 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from qa_service.chunking import split_sentences  # noqa: E402
-from qa_service.embedding import SentenceTransformerEmbedder  # noqa: E402
-from qa_service.reader import TransformersReader, reader_context  # noqa: E402
+from qa_service.models.embedding import SentenceTransformerEmbedder  # noqa: E402
+from qa_service.models.reader import TransformersReader, reader_context  # noqa: E402
+from qa_service.text.chunking import split_sentences  # noqa: E402
 
 
 def auc(pos: list[float], neg: list[float]) -> float:

@@ -31,11 +31,11 @@ def main() -> None:
 
     from rouge_score import rouge_scorer
 
-    from qa_service.chunking import split_sentences
+    from qa_service.answer.summarizing import SourceText, Summarizer
     from qa_service.config import Settings
-    from qa_service.grounding import check_claims
-    from qa_service.service import load_models
-    from qa_service.summarizing import SourceText, Summarizer
+    from qa_service.models.loading import load_models
+    from qa_service.text.chunking import split_sentences
+    from qa_service.text.grounding import check_claims
 
     articles = load_jsonl(require(args.data))
     half = len(articles) // 2

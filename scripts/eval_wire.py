@@ -31,7 +31,7 @@ from collections.abc import Callable
 
 from _bench import SHARED_EVAL, load_jsonl, require, table, write_results
 
-from qa_service import wire
+from qa_service.ingest import wire
 
 _SENT = re.compile(r"(?<=[.!?])\s+")
 
@@ -158,7 +158,7 @@ def main() -> None:
 
     if args.embed:
         from qa_service.config import Settings
-        from qa_service.service import load_models
+        from qa_service.models.loading import load_models
 
         embedder = load_models(Settings(generator="none")).embedder
 

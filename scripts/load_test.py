@@ -39,7 +39,7 @@ from typing import Any
 import httpx
 from _bench import ROOT, SHARED_EVAL, load_jsonl, pct, summary_ms, table, write_results
 
-from tests.e2e.crashkit import Server, ServerError, remove_tree
+from qa_service.testing.crashkit import Server, ServerError, remove_tree
 
 EVAL_FILE = SHARED_EVAL / "squad_v2_dev.jsonl"
 ARTICLES = sorted((ROOT / "examples" / "articles").glob("*.txt"))

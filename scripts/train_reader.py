@@ -44,15 +44,15 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from qa_service.chunking import split_sentences  # noqa: E402
-from qa_service.embedding import resolve_embedding_model  # noqa: E402
-from qa_service.reader import (  # noqa: E402
+from qa_service.models.embedding import resolve_embedding_model  # noqa: E402
+from qa_service.models.reader import (  # noqa: E402
     READER_CONFIG,
     build_net,
     export_onnx,
     reader_context,
     with_context,
 )
+from qa_service.text.chunking import split_sentences  # noqa: E402
 
 log = logging.getLogger("train_reader")
 

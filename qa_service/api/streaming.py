@@ -17,6 +17,7 @@ from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
 from ..errors import QAServiceError
+from .errors import problem_body
 
 _END = None  # what next() returns at the end (events are dicts)
 
@@ -28,14 +29,9 @@ def sse(event: str | None, data: Any) -> dict[str, str]:
 
 
 def problem_event(error: QAServiceError) -> dict[str, str]:
+    """An ``error`` event carrying the problem body an HTTP error response would have."""
     return sse(
-        "error",
-        {
-            "type": f"/problems/{error.slug}",
-            "title": error.title,
-            "status": error.status,
-            "detail": error.detail,
-        },
+        "error", problem_body(error.status, error.detail, slug=error.slug, title=error.title)
     )
 
 

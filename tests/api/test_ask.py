@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from qa_service.api import create_app
-from qa_service.service import Models
+from qa_service.models.loading import Models
 from tests.conftest import ScriptedGenerator
 
 PRECONDITION = "What is Assad's precondition for normalizing ties with Turkey?"

@@ -142,7 +142,7 @@ def test_milvus_flushes_written_chunks_and_still_finds_them(
     """Flushed (sealed, indexed) rows behave like fresh ones: updates and deletes still apply."""
     if settings.vector_store != "milvus":
         pytest.skip("Milvus only")
-    from qa_service import milvus
+    from qa_service.storage.milvus import store as milvus
 
     monkeypatch.setattr(milvus, "_FLUSH_ROWS", 1)  # flush after every write
     with TestClient(create_app(settings, models=models)) as c:

@@ -7,7 +7,7 @@ import time
 from fastapi.testclient import TestClient
 
 from qa_service.api import create_app
-from qa_service.jobs import JobRunner
+from qa_service.ingest.jobs import JobRunner
 
 
 def wait_done(client: TestClient, job_id: str, timeout: float = 120) -> dict:

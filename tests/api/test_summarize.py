@@ -7,7 +7,7 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from qa_service.grounding import check_claims
+from qa_service.text.grounding import check_claims
 
 
 def ingest(client: TestClient, **docs: str) -> None:
@@ -132,6 +132,7 @@ def test_too_many_documents_names_the_limit(settings, models, seed_text):
         assert r.status_code == 422 and r.json()["limit"] == 2
 
 
+@pytest.mark.slow
 def test_abstractive_rewrites_are_verified_or_fall_back(client, seed_text):
     ingest(client, syria=seed_text)
     body = client.post("/summarize", json={"doc_id": "syria", "mode": "abstractive"}).json()
@@ -150,7 +151,7 @@ def test_abstractive_rewrites_are_verified_or_fall_back(client, seed_text):
 def test_instructions_inside_articles_change_nothing(settings, models, seed_text):
     """An article that talks to the model: none of its sentences is picked or reaches a prompt."""
     from qa_service.api import create_app
-    from qa_service.service import Models
+    from qa_service.models.loading import Models
     from tests.api.test_ask import INJECTION
     from tests.conftest import ScriptedGenerator
 

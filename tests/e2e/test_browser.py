@@ -18,9 +18,9 @@ import pytest
 
 from qa_service.api import create_app
 from qa_service.config import Settings
-from qa_service.service import Models, load_models
+from qa_service.models.loading import Models, load_models
+from qa_service.testing.newsroom import STORIES, NewsServer, article_page, news_server, rss
 from tests.conftest import SEED_ARTICLE, live_server, make_settings
-from tests.newsroom import STORIES, NewsServer, article_page, news_server, rss
 
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="playwright is not installed (pip install playwright)"

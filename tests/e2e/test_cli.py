@@ -6,7 +6,7 @@ import re
 
 from typer.testing import CliRunner
 
-from qa_service.cli import app
+from qa_service.cli.main import app
 from tests.conftest import SEED_ARTICLE
 
 

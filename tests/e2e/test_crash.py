@@ -1,11 +1,11 @@
 """Crash safety: SIGKILL a live server mid-ingest; every acknowledged write survives the restart.
 
-A few rounds of ``tests/e2e/crashkit.py`` (``scripts/crash_test.py`` runs many): clients ingest,
-update and delete through ``qa-service serve`` (QA_GENERATOR=none), the process group is killed
-with SIGKILL while requests are in flight (in round 1 right after a commit, so that a write lands
-without its response), and the restarted server must hold exactly what was acknowledged, with
-complete, searchable documents and indexes that match the database. Round 2 also corrupts the
-FAISS file and round 3 deletes it before the restart: both must be rebuilt.
+A few rounds of ``qa_service/testing/crashkit.py`` (``scripts/crash_test.py`` runs many):
+clients ingest, update and delete through ``qa-service serve`` (QA_GENERATOR=none), the process
+group is killed with SIGKILL while requests are in flight (in round 1 right after a commit, so
+that a write lands without its response), and the restarted server must hold exactly what was
+acknowledged, with complete, searchable documents and indexes that match the database. Round 2
+also corrupts the FAISS file and round 3 deletes it before the restart: both must be rebuilt.
 """
 
 from __future__ import annotations
@@ -16,12 +16,15 @@ import signal
 
 import pytest
 
-from tests.e2e.crashkit import CrashConfig, run_crash_test
+from qa_service.testing.crashkit import CrashConfig, run_crash_test
 
-pytestmark = pytest.mark.skipif(
-    os.name != "posix" or not hasattr(os, "killpg") or not hasattr(signal, "SIGKILL"),
-    reason="kill -9 crash tests need POSIX process groups and SIGKILL",
-)
+pytestmark = [
+    pytest.mark.processes,
+    pytest.mark.skipif(
+        os.name != "posix" or not hasattr(os, "killpg") or not hasattr(signal, "SIGKILL"),
+        reason="kill -9 crash tests need POSIX process groups and SIGKILL",
+    ),
+]
 
 
 def test_acknowledged_writes_survive_sigkill_and_a_damaged_index(tmp_path):

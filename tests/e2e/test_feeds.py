@@ -14,11 +14,10 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from qa_service.api import create_app
-from qa_service.cli import app as cli
+from qa_service.cli.main import app as cli
 from qa_service.config import Settings
-from qa_service.service import Models, load_models
-from tests.conftest import make_settings
-from tests.newsroom import (
+from qa_service.models.loading import Models, load_models
+from qa_service.testing.newsroom import (
     BOILERPLATE_FOOT,
     BOILERPLATE_NAV,
     STORIES,
@@ -30,6 +29,7 @@ from tests.newsroom import (
     rss,
     wire_copy,
 )
+from tests.conftest import make_settings
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from qa_service.api import create_app
-from qa_service.service import Models
+from qa_service.models.loading import Models
 from tests.conftest import SEED_ARTICLE, make_settings
 
 EXAMPLES = 25
@@ -33,7 +33,9 @@ def schema(models, tmp_path_factory) -> Iterator[schemathesis.BaseSchema]:
         pytest.MonkeyPatch.context() as mp,
         TestClient(app) as client,  # the lifespan opens the service for the fuzzer's calls
     ):
-        mp.setattr("qa_service.fetch.resolve", _no_dns)  # fuzzed URLs never leave the machine
+        mp.setattr(
+            "qa_service.ingest.fetch.resolve", _no_dns
+        )  # fuzzed URLs never leave the machine
         doc = {"id": "syria", "title": "Syria", "text": SEED_ARTICLE.read_text(encoding="utf-8")}
         assert client.post("/documents", json={"documents": [doc]}).status_code == 200
         yield schemathesis.openapi.from_asgi("/openapi.json", app)

@@ -26,9 +26,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from qa_service.api import create_app
-from qa_service.generation import load_generator
-from qa_service.service import Models
-from qa_service.testing import free_port
+from qa_service.models.loading import Models, load_generator
+from qa_service.testing.live_server import free_port
 from tests.api.test_ask import (
     KEY_SPAN,
     PRECONDITION,
@@ -111,6 +110,7 @@ def served_client(served, models, seed_text, tmp_path_factory) -> Iterator[TestC
         yield c
 
 
+@pytest.mark.slow
 def test_ready_reports_the_server_and_finds_the_model_has_no_chat_template(served_client):
     gen = wait_for_probe(served_client)
     assert gen["reachable"] is True and gen["model_present"] is True
@@ -119,6 +119,7 @@ def test_ready_reports_the_server_and_finds_the_model_has_no_chat_template(serve
     assert served_client.get("/ready").json()["models"]["auto_mode"] == "extractive"
 
 
+@pytest.mark.slow
 def test_grounded_answer_with_citations_through_transformers_serve(served_client):
     wait_for_probe(served_client)
     r = served_client.post("/ask", json={"question": HAMA, "mode": "generative"})
@@ -133,6 +134,7 @@ def test_grounded_answer_with_citations_through_transformers_serve(served_client
     assert body["timings_ms"]["generate"] > 0
 
 
+@pytest.mark.slow
 def test_streaming_through_transformers_serve(served_client):
     wait_for_probe(served_client)
     events = read_events(served_client, {"question": HAMA, "mode": "generative", "stream": True})
@@ -143,6 +145,7 @@ def test_streaming_through_transformers_serve(served_client):
     assert final["grounding"] == "generated" and "12 miles" in final["answer"]
 
 
+@pytest.mark.slow
 def test_real_model_numbers_are_checked(served_client):
     """The base gemma answers this one with "1000000" (measured): rejected, extractive."""
     wait_for_probe(served_client)

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from qa_service.api import create_app
-from qa_service.cli import app as cli
+from qa_service.cli.main import app as cli
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.skipif(

@@ -135,12 +135,13 @@ def test_api_key_is_required(server):
     assert isinstance(body, dict) and body["code"] == "invalid_api_key"
 
 
+@pytest.mark.slow
 def test_a_client_leaving_a_stream_frees_the_generator(models, seed_text, tmp_path):
     """Closing a streamed answer stops the generation at once: the next one does not wait."""
     import time
 
-    from qa_service.generation import LimitedGenerator
-    from qa_service.service import Models
+    from qa_service.models.generation import LimitedGenerator
+    from qa_service.models.loading import Models
     from tests.conftest import ScriptedGenerator
 
     class Slow(ScriptedGenerator):

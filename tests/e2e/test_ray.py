@@ -13,13 +13,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from qa_service.testing import free_port, wait_ready
+from qa_service.testing.live_server import free_port, wait_ready
 from tests.conftest import ROOT
 
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("ray") is None or importlib.util.find_spec("milvus_lite") is None,
-    reason="needs ray[serve] and milvus-lite (pip install 'qa-service[ray]')",
-)
+pytestmark = [
+    pytest.mark.processes,
+    pytest.mark.skipif(
+        importlib.util.find_spec("ray") is None or importlib.util.find_spec("milvus_lite") is None,
+        reason="needs ray[serve] and milvus-lite (pip install 'qa-service[ray]')",
+    ),
+]
 BIN = Path(sys.executable).parent
 
 

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from qa_service.api import create_app
-from qa_service.service import Models
+from qa_service.models.loading import Models
 from tests.conftest import ROOT, ScriptedGenerator, make_settings
 
 FIXTURE = json.loads((Path(__file__).parents[1] / "data" / "sample_questions.json").read_text())

@@ -7,7 +7,7 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa_service.chunking import chunk_text, count_words, split_sentences
+from qa_service.text.chunking import chunk_text, count_words, split_sentences
 
 # Arbitrary unicode, with sentence punctuation and line breaks over-represented.
 texts = st.lists(

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from qa_service.config import Settings
+from qa_service.models.loading import Models
 from qa_service.schemas import FeedIn
-from qa_service.service import Models, QAService
-from tests.newsroom import STORIES, NewsServer, Route, article_page, news_server, rss
+from qa_service.service import QAService
+from qa_service.testing.newsroom import STORIES, NewsServer, Route, article_page, news_server, rss
 
 
 @pytest.fixture

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from qa_service.answering import _trim, _with_marker
-from qa_service.generation import cut_at_stop
-from qa_service.grounding import Terms, check_claims, check_support, looks_like_instruction
+from qa_service.answer.answering import _trim, _with_marker
+from qa_service.models.generation import cut_at_stop
+from qa_service.text.grounding import Terms, check_claims, check_support, looks_like_instruction
 
 SOURCE = (
     "However, Assad has insisted that Turkish military withdrawal from northern Syria be a "
@@ -78,7 +78,7 @@ def test_instruction_detector(text: str, flag: bool):
 
 
 def test_a_paragraph_with_an_instruction_is_flagged_whole():
-    from qa_service.grounding import in_spans, instruction_paragraphs
+    from qa_service.text.grounding import in_spans, instruction_paragraphs
 
     text = (
         "Turkey ignored the previous agreement.\n"
@@ -106,7 +106,7 @@ def test_generation_is_bounded_and_refuses_beyond_the_queue():
     import threading
 
     from qa_service.errors import Overloaded
-    from qa_service.generation import LimitedGenerator
+    from qa_service.models.generation import LimitedGenerator
     from tests.conftest import ScriptedGenerator
 
     release = threading.Event()
@@ -138,7 +138,7 @@ def test_generation_is_bounded_and_refuses_beyond_the_queue():
 def test_a_generation_stops_at_its_time_limit():
     import time
 
-    from qa_service.generation import LimitedGenerator
+    from qa_service.models.generation import LimitedGenerator
     from tests.conftest import ScriptedGenerator
 
     closed: list[bool] = []

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from qa_service.loaders import LoadError, iter_files, load_file
+from qa_service.ingest.loaders import LoadError, iter_files, load_file
 
 
 def test_txt_md_html_json_jsonl(tmp_path):

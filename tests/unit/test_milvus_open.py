@@ -21,11 +21,11 @@ from typer.testing import CliRunner
 from qa_service.api import app as app_module
 from qa_service.api import create_app
 from qa_service.errors import StorageError
-from qa_service.milvus import MilvusStore
-from qa_service.milvus_schema import Collections, connect
 from qa_service.schemas import DocumentIn
 from qa_service.service import QAService
-from qa_service.testing import free_port
+from qa_service.storage.milvus.schema import Collections, connect
+from qa_service.storage.milvus.store import MilvusStore
+from qa_service.testing.live_server import free_port
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.skipif(
@@ -181,10 +181,10 @@ def test_ready_says_failed_with_the_reason_at_once(settings, fake_models, monkey
 
 
 def test_the_cli_exits_1_with_the_reason(settings, fake_models, monkeypatch, tmp_path):
-    from qa_service import service
-    from qa_service.cli import app as cli
+    from qa_service.cli.main import app as cli
+    from qa_service.models import loading
 
-    monkeypatch.setattr(service, "load_models", lambda _: fake_models)
+    monkeypatch.setattr(loading, "load_models", lambda _: fake_models)
     MilvusStore(settings, 64).close()
     monkeypatch.setenv("QA_VECTOR_STORE", "milvus")
     monkeypatch.setenv("QA_DATA_DIR", str(settings.data_dir))

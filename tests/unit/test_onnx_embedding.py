@@ -9,13 +9,14 @@ import pytest
 
 from qa_service.config import DEFAULT_EMBEDDING_MODEL
 from qa_service.errors import ModelError
-from qa_service.onnx_embedding import DEFAULT_ONNX_DIR, INT8_FILE, OnnxEmbedder, export_onnx
-from qa_service.retrieval import SearchMode
+from qa_service.models.loading import Models, load_models
+from qa_service.models.onnx_embedding import DEFAULT_ONNX_DIR, INT8_FILE, OnnxEmbedder, export_onnx
 from qa_service.schemas import DocumentIn
-from qa_service.service import Models, QAService, load_models
+from qa_service.service import QAService
+from qa_service.storage.types import SearchMode
 from tests.conftest import make_settings
 
-# qa_service.onnx_embedding imports without them; exporting and running need both.
+# qa_service.models.onnx_embedding imports without them; exporting and running need both.
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 

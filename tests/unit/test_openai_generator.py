@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from qa_service.config import Settings
-from qa_service.openai_generator import OpenAIGenerator
+from qa_service.models.openai_generator import OpenAIGenerator
 
 
 class NoTemplateServer(BaseHTTPRequestHandler):

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from qa_service.config import Settings
-from qa_service.embedding import resolve_embedding_model
 from qa_service.errors import ModelError
-from qa_service.reader import (
+from qa_service.models.embedding import resolve_embedding_model
+from qa_service.models.reader import (
     READER_CONFIG,
     Reader,
     TransformersReader,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from qa_service.retrieval import Retriever
 from qa_service.schemas import DocumentIn
 from qa_service.service import QAService
-from qa_service.store import SQLiteStore
+from qa_service.storage.local import Retriever
+from qa_service.storage.sqlite import SQLiteStore
 from tests.conftest import FakeEmbedder, make_settings
 
 
@@ -68,7 +68,7 @@ def test_changing_the_embedder_re_embeds_everything(tmp_path, fake_models):
         name = "another-model"
         dim = 32
 
-    from qa_service.service import Models
+    from qa_service.models.loading import Models
 
     again = QAService(settings, Models(embedder=Other()))
     assert faiss_of(again).vectors.dim == 32 and faiss_of(again).vectors.size == 2
@@ -120,7 +120,7 @@ def test_large_collection_switches_to_ivf_and_honours_deletes(tmp_path, fake_mod
 
 
 def test_bm25_main_index_is_rebuilt_in_the_background(tmp_path, fake_models, monkeypatch):
-    from qa_service.lexical import LexicalIndex
+    from qa_service.storage.bm25 import LexicalIndex
 
     monkeypatch.setattr(LexicalIndex, "REBUILD_MIN_CHURN", 5)
     svc = QAService(make_settings(tmp_path), fake_models)

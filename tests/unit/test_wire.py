@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from qa_service import wire
 from qa_service.config import Settings
-from qa_service.retrieval import Hit
+from qa_service.ingest import wire
+from qa_service.models.loading import Models
 from qa_service.schemas import DocumentIn, SummarizeRequest
-from qa_service.service import Models, QAService
-from qa_service.store import ChunkRow
-from tests.newsroom import STORIES, story_text, wire_copy
+from qa_service.service import QAService
+from qa_service.storage.types import ChunkRow, Hit
+from qa_service.testing.newsroom import STORIES, story_text, wire_copy
 
 
 def test_exact_hash_ignores_case_spacing_and_punctuation() -> None:

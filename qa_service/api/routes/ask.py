@@ -7,9 +7,10 @@ from collections.abc import Iterator
 from fastapi import APIRouter
 from sse_starlette import EventSourceResponse
 
-from ...answering import Draft
+from ...answer.answering import AskOptions, Draft
 from ...errors import QAServiceError
 from ...schemas import AskRequest, AskResponse
+from ...service import to_filters
 from ..deps import ReadAccess, ServiceDep
 from ..streaming import event_stream, problem_event, sse
 
@@ -32,7 +33,8 @@ def ask(body: AskRequest, service: ServiceDep) -> AskResponse | EventSourceRespo
     if not body.stream:
         return service.ask(body.question, body.top_k, body.filters, body.mode)
     draft = Draft()
-    events = service.ask_events(body.question, body.top_k, body.filters, body.mode, draft)
+    options = AskOptions(top_k=body.top_k, filters=to_filters(body.filters), mode=body.mode)
+    events = service.ask_events(body.question, draft, options)
 
     def stream() -> Iterator[dict[str, str]]:
         try:

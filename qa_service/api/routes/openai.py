@@ -8,21 +8,13 @@ from typing import Any
 from fastapi import APIRouter
 from sse_starlette import EventSourceResponse
 
-from ...chat import ChatCompletion, ChatRequest, list_models
 from ...errors import QAServiceError
+from ..chat import ChatCompletion, ChatRequest, list_models
 from ..deps import ReadAccess, ServiceDep
+from ..errors import openai_error_body
 from ..streaming import event_stream, sse
 
 router = APIRouter(prefix="/v1", dependencies=[ReadAccess], tags=["openai"])
-
-
-def openai_error_body(
-    status: int, message: str, param: str | None, code: str | None
-) -> dict[str, Any]:
-    kind = "invalid_request_error" if status < 500 else "server_error"
-    if status == 401:
-        code = "invalid_api_key"  # what OpenAI clients look for
-    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
 
 
 @router.get("/models")

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from fastapi import APIRouter
 from sse_starlette import EventSourceResponse
 
+from ...answer.summarizing import Summary
 from ...errors import QAServiceError
 from ...schemas import SummarizeRequest, SummarizeResponse
-from ...summarizing import Summary
 from ..deps import ReadAccess, ServiceDep
 from ..streaming import event_stream, problem_event, sse
 

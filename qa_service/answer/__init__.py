@@ -1,0 +1,1 @@
+"""Answers and summaries built from retrieved passages, with their support checks."""

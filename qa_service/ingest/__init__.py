@@ -1,0 +1,1 @@
+"""Ingestion: file loaders, the ingest pipeline, background jobs, feeds and wire copies."""

@@ -1,0 +1,1 @@
+"""Model wrappers: embedders, generators, the extractive reader, and how they load."""

@@ -1,0 +1,1 @@
+"""The Milvus backend: collections (schema), writes (store) and hybrid search."""

@@ -1,0 +1,1 @@
+"""Pure text processing: chunks, sentences, terms and support checks (no ML, no IO)."""
