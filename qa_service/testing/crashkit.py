@@ -460,13 +460,22 @@ class Workload:
                 self.stats.docs_acked += sum(1 for s in op.expect.values() if s != "unchanged")
 
     async def run_until_kill(
-        self, delay_s: float, kill: Callable[[], list[str]], db_path: Path | None = None
+        self,
+        delay_s: float,
+        kill: Callable[[], list[str]],
+        db_path: Path | None = None,
+        after_acks: int = 0,
     ) -> None:
         """Write until ``delay_s`` has passed, then kill; with ``db_path``, kill right after the
-        next commit the server makes to it (so that commits land without a response)."""
+        next commit the server makes to it (so that commits land without a response). With
+        ``after_acks``, the delay starts once that many requests were acknowledged (at most
+        60 s later): on a slow machine the first writes can take longer than the delay."""
         timeout = httpx.Timeout(60.0, connect=5.0)
         async with httpx.AsyncClient(timeout=timeout) as client:
             tasks = [asyncio.create_task(self._worker(w, client)) for w in range(self.workers)]
+            deadline = time.monotonic() + 60.0
+            while self.stats.requests_acked < after_acks and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
             await asyncio.sleep(delay_s)
             self.stats.kill = f"after {delay_s:.2f} s"
             if db_path is not None:
@@ -697,6 +706,8 @@ class CrashConfig:
     rounds: int = 25
     workers: int = 3
     kill_delay_s: tuple[float, float] = (0.2, 3.0)
+    #: Acknowledged requests each round waits for before its kill delay starts (0: none).
+    kill_after_acks: int = 0
     sample: int = 20
     seed: int | None = None
     damage: dict[int, Damage] = field(default_factory=dict)
@@ -768,7 +779,7 @@ def run_crash_test(
             delay = rng.uniform(*config.kill_delay_s)
             work = Workload(server.url, ledger, rng, stats, config.workers)
             at_commit = data_dir / "qa.sqlite3" if n in config.kill_at_commit else None
-            asyncio.run(work.run_until_kill(delay, server.kill9, at_commit))
+            asyncio.run(work.run_until_kill(delay, server.kill9, at_commit, config.kill_after_acks))
             stats.failures += log_errors(server.log_path)
             written = None
             if how is not None:

@@ -32,6 +32,7 @@ def test_acknowledged_writes_survive_sigkill_and_a_damaged_index(tmp_path):
         rounds=3,
         workers=3,
         kill_delay_s=(0.3, 1.5),
+        kill_after_acks=1,  # a loaded machine can take longer than the delay to ack a first write
         sample=10,
         damage={2: "corrupt", 3: "delete"},
         kill_at_commit={1},
@@ -54,6 +55,7 @@ def test_milvus_acknowledged_writes_survive_sigkill_and_the_restart(tmp_path):
         rounds=2,
         workers=3,
         kill_delay_s=(0.5, 2.0),
+        kill_after_acks=1,
         sample=10,
         damage={},
         env={"QA_GENERATOR": "none", "QA_VECTOR_STORE": "milvus"},
