@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import mimetypes
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -115,5 +116,8 @@ def create_app(
         """The built-in web page; the policy forbids anything but our own files."""
         return FileResponse(STATIC_DIR / "index.html", headers={"Content-Security-Policy": _CSP})
 
+    # The page's ES modules load only when served as JavaScript; the type StaticFiles guesses
+    # comes from the host (a Windows registry can say text/plain), so it is set here.
+    mimetypes.add_type("text/javascript", ".js")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
