@@ -76,7 +76,7 @@ class AskOptions:
 
 @dataclass(slots=True)
 class Draft:
-    """An answer in the making: what ``ask`` returns once the events are consumed."""
+    """An answer in the making, filled in while its events are produced."""
 
     evidence: list[Evidence] = field(default_factory=list)
     gate: Gate | None = None
@@ -85,6 +85,16 @@ class Draft:
     grounding: Literal["generated", "extractive", "none"] = "none"
     fallback_reason: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """The last item of an answer's events: the response, and the evidence and gate behind it
+    (for ``scripts/eval_qa.py``; not part of the API)."""
+
+    response: AskResponse
+    evidence: list[Evidence]
+    gate: Gate | None
 
 
 class Answerer:
@@ -339,7 +349,13 @@ class Answerer:
         yield "delta", draft.answer
 
     # --- the whole flow -----------------------------------------------------------------------
-    def run(self, question: str, draft: Draft, options: AskOptions) -> Iterator[Event]:
+    def run(self, question: str, options: AskOptions) -> Iterator[Event | Answered]:
+        """Yield answer events (``delta``, ``reset``), then the ``Answered``."""
+        draft = Draft()
+        yield from self._events(question, draft, options)
+        yield Answered(self.response(draft), draft.evidence, draft.gate)
+
+    def _events(self, question: str, draft: Draft, options: AskOptions) -> Iterator[Event]:
         """Yield answer events; ``draft`` holds the finished answer when the iterator ends."""
         mode = options.mode
         t0 = time.perf_counter()
