@@ -356,6 +356,13 @@ class QAService:
         return self.summary_response(doc_ids, summary)
 
     # --- status -------------------------------------------------------------------------------
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        """Tokens of each text in the generator's tokenizer; the embedder's where none is loaded
+        in this process (``QA_GENERATOR=none``, a generator server)."""
+        count = getattr(self.answerer.generator, "count_tokens", None)
+        counts = count(texts) if count is not None else None
+        return list(counts) if counts is not None else self.embedder.count_tokens(texts)
+
     def _generator_health(self) -> dict[str, Any] | None:
         """A generator server's cached probe (never waits for the server)."""
         probe = getattr(self.answerer.generator, "health", None)

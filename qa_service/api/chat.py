@@ -201,9 +201,11 @@ class ChatCompletion:
         return cut_at_stop(self.answer, _stops(self.req.stop))[0] + sources_text(self.citations)
 
     def _usage(self, content: str) -> dict[str, int]:
-        count = self.service.embedder.count_tokens
-        prompt = sum(count([m.text() for m in self.req.messages]))
-        completion = count([content])[0]
+        """The messages and the reply in the generator's tokens (``QAService.count_tokens``)."""
+        *messages, completion = self.service.count_tokens(
+            [*(m.text() for m in self.req.messages), content]
+        )
+        prompt = sum(messages)
         return {
             "prompt_tokens": prompt,
             "completion_tokens": completion,
