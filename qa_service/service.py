@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__
-from .answer.answering import Answerer, AskOptions, Draft
+from .answer.answering import Answered, Answerer, AskOptions, Event
 from .answer.summarizing import SourceText, Summarizer, Summary, SummarySentence
 from .config import Settings
 from .errors import DocumentNotFound, InvalidInput, LimitExceeded, NotFound
@@ -250,31 +250,26 @@ class QAService:
         mode: AskMode = "auto",
     ) -> AskResponse:
         """A grounded answer with sentence-level citations, or a plain "not in the articles"."""
-        draft = Draft()
         options = AskOptions(top_k=top_k, filters=to_filters(filters), mode=mode)
-        for _ in self.ask_events(question, draft, options):
-            pass
-        return self.finish_answer(draft)
+        return self.answer(question, options).response
 
-    def ask_events(
-        self, question: str, draft: Draft, options: AskOptions
-    ) -> Iterator[tuple[str, str]]:
-        """The answer as (event, text) pairs, ``delta`` and ``reset``; ``draft`` ends complete.
+    def answer(self, question: str, options: AskOptions) -> Answered:
+        """The answer with its events consumed: the response, and the evidence and gate."""
+        for item in self.ask_events(question, options):
+            if isinstance(item, Answered):
+                return item
+        raise AssertionError("an answer's events end with an Answered")
+
+    def ask_events(self, question: str, options: AskOptions) -> Iterator[Event | Answered]:
+        """The answer as (event, text) pairs, ``delta`` and ``reset``, then the ``Answered``
+        with the response.
 
         Validates at once, so a bad question raises before a stream starts. The text of the
         ``delta`` events after the last ``reset`` is the final answer.
         """
         question = self.check_query(question, "question")
         self.check_top_k(options.top_k)
-        return self.answerer.run(question, draft, options)
-
-    def finish_answer(self, draft: Draft) -> AskResponse:
-        """The response for a draft whose events have all been consumed."""
-        response = self.answerer.response(draft)
-        for stage in ("retrieve", "generate"):
-            if response.timings_ms.get(stage):
-                MODEL_LATENCY.labels(stage).observe(response.timings_ms[stage] / 1000)
-        return response
+        return _observed(self.answerer.run(question, options))
 
     # --- summaries ----------------------------------------------------------------------------
     def _summary_sources(self, req: SummarizeRequest) -> list[SourceText]:
@@ -361,6 +356,13 @@ class QAService:
         return self.summary_response(doc_ids, summary)
 
     # --- status -------------------------------------------------------------------------------
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        """Tokens of each text in the generator's tokenizer; the embedder's where none is loaded
+        in this process (``QA_GENERATOR=none``, a generator server)."""
+        count = getattr(self.answerer.generator, "count_tokens", None)
+        counts = count(texts) if count is not None else None
+        return list(counts) if counts is not None else self.embedder.count_tokens(texts)
+
     def _generator_health(self) -> dict[str, Any] | None:
         """A generator server's cached probe (never waits for the server)."""
         probe = getattr(self.answerer.generator, "health", None)
@@ -377,3 +379,20 @@ class QAService:
             "generator": self._generator_health(),
             "version": __version__,
         }
+
+
+def _observed(events: Iterator[Event | Answered]) -> Iterator[Event | Answered]:
+    """The events, recording the model latencies of the final answer as it passes."""
+    try:
+        for item in events:
+            if isinstance(item, Answered):
+                timings = item.response.timings_ms
+                for stage in ("retrieve", "generate"):
+                    if timings.get(stage):
+                        MODEL_LATENCY.labels(stage).observe(timings[stage] / 1000)
+            yield item
+    finally:
+        # a client that goes away stops the answer (and its generator) now
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()

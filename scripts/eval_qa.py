@@ -37,7 +37,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from qa_service.answer.answering import AskOptions, Draft
+from qa_service.answer.answering import AskOptions
 from qa_service.config import Settings
 from qa_service.models.loading import load_models
 from qa_service.schemas import DocumentIn
@@ -75,16 +75,14 @@ def pct(values: list[float], q: float) -> float:
 def run_mode(service: QAService, items: list[dict[str, Any]], mode: str) -> list[dict[str, Any]]:
     rows = []
     for n, q in enumerate(items, start=1):
-        draft = Draft()
         t0 = time.perf_counter()
         options = AskOptions(mode=mode)  # type: ignore[arg-type]
-        for _ in service.ask_events(q["question"], draft, options):
-            pass
-        resp = service.finish_answer(draft)
+        answered = service.answer(q["question"], options)
+        resp = answered.response
         latency = (time.perf_counter() - t0) * 1000
         answers = [a["text"].lower() for a in q.get("answers", [])]
-        retrieved = {e.doc_id for e in draft.evidence}
-        gate = draft.gate
+        retrieved = {e.doc_id for e in answered.evidence}
+        gate = answered.gate
         rows.append(
             {
                 "id": q["id"],
@@ -97,10 +95,12 @@ def run_mode(service: QAService, items: list[dict[str, Any]], mode: str) -> list
                 "answer_hit": any(a in resp.answer.lower() for a in answers),
                 "citation_hit": any(a in c.quote.lower() for a in answers for c in resp.citations),
                 "evidence_hit": any(
-                    a in e.quote.lower() for a in answers for e in draft.evidence[:3]
+                    a in e.quote.lower() for a in answers for e in answered.evidence[:3]
                 ),
                 "retrieved_gold": q.get("doc_id") in retrieved,
-                "candidate_hit": any(a in e.quote.lower() for a in answers for e in draft.evidence),
+                "candidate_hit": any(
+                    a in e.quote.lower() for a in answers for e in answered.evidence
+                ),
                 "citations": [c.model_dump() for c in resp.citations],
                 "latency_ms": latency,
                 "gate": None

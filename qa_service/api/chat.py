@@ -22,10 +22,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..answer.answering import AskOptions, Draft
+from ..answer.answering import AskOptions
 from ..errors import InvalidInput, NotFound
 from ..models.generation import cut_at_stop
-from ..schemas import AskResponse, Citation, ModelInfo, SummarizeRequest, SummarizeResponse
+from ..schemas import Citation, ModelInfo, SummarizeRequest, SummarizeResponse
 from ..service import QAService
 
 ANSWER_MODEL = "qa-service"
@@ -192,22 +192,20 @@ class ChatCompletion:
                 or summary.summary
             )
             return
-        draft = Draft()
         budget = self.req.max_completion_tokens or self.req.max_tokens
         options = AskOptions(context=self.context, style=self.style, max_new_tokens=budget)
-        events = self.service.ask_events(self.question, draft, options)
-        for _ in events:
-            pass
-        resp: AskResponse = self.service.finish_answer(draft)
+        resp = self.service.answer(self.question, options).response
         self.answer, self.citations = resp.answer, resp.citations
 
     def _content(self) -> str:
         return cut_at_stop(self.answer, _stops(self.req.stop))[0] + sources_text(self.citations)
 
     def _usage(self, content: str) -> dict[str, int]:
-        count = self.service.embedder.count_tokens
-        prompt = sum(count([m.text() for m in self.req.messages]))
-        completion = count([content])[0]
+        """The messages and the reply in the generator's tokens (``QAService.count_tokens``)."""
+        *messages, completion = self.service.count_tokens(
+            [*(m.text() for m in self.req.messages), content]
+        )
+        prompt = sum(messages)
         return {
             "prompt_tokens": prompt,
             "completion_tokens": completion,

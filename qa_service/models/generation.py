@@ -161,6 +161,10 @@ class TransformersGenerator(StreamingGenerator):
         )
         return str(rendered)
 
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Tokens of each text in this model's tokenizer (the chat API's ``usage``)."""
+        return [len(self._tok(t, add_special_tokens=False)["input_ids"]) for t in texts]
+
     def _inputs(self, prompt: str) -> Any:
         # Chat templates already contain the BOS token; do not add a second one.
         return self._tok(prompt, return_tensors="pt", add_special_tokens=not self.is_chat).to(
@@ -244,6 +248,11 @@ class LimitedGenerator(StreamingGenerator):
     def is_chat(self) -> bool:
         # read through: a server-backed generator learns it on its first request
         return self.inner.is_chat
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int] | None:
+        """Token counts in the backend's tokenizer, None when none is loaded here (a server)."""
+        count = getattr(self.inner, "count_tokens", None)
+        return None if count is None else list(count(texts))
 
     def health(self) -> dict[str, Any] | None:
         """The backend's own health (a generator server's reachability), if it has one."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa_service.answer.answering import _trim, _with_marker
+from qa_service.answer.citing import _trim, _with_marker
 from qa_service.models.generation import cut_at_stop
 from qa_service.text.grounding import Terms, check_claims, check_support, looks_like_instruction
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from fastapi import APIRouter
 from sse_starlette import EventSourceResponse
 
-from ...answer.answering import AskOptions, Draft
+from ...answer.answering import Answered, AskOptions
 from ...errors import QAServiceError
 from ...schemas import AskRequest, AskResponse
 from ...service import to_filters
@@ -32,17 +32,18 @@ def ask(body: AskRequest, service: ServiceDep) -> AskResponse | EventSourceRespo
     """Answer from the articles with sentence-level citations, or say they don't cover it."""
     if not body.stream:
         return service.ask(body.question, body.top_k, body.filters, body.mode)
-    draft = Draft()
     options = AskOptions(top_k=body.top_k, filters=to_filters(body.filters), mode=body.mode)
-    events = service.ask_events(body.question, draft, options)
+    events = service.ask_events(body.question, options)
 
     def stream() -> Iterator[dict[str, str]]:
         try:
-            for kind, text in events:
-                yield sse(kind, {"text": text} if kind == "delta" else {"reason": text})
-            response = service.finish_answer(draft)
-            yield sse("citations", response.model_dump())
-            yield sse("done", {"timings_ms": response.timings_ms})
+            for item in events:
+                if isinstance(item, Answered):
+                    yield sse("citations", item.response.model_dump())
+                    yield sse("done", {"timings_ms": item.response.timings_ms})
+                else:
+                    kind, text = item
+                    yield sse(kind, {"text": text} if kind == "delta" else {"reason": text})
         except QAServiceError as e:
             yield problem_event(e)
 

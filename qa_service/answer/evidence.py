@@ -1,0 +1,90 @@
+"""Evidence: the candidate sentences of the retrieved chunks, and the reader's verdict on them.
+
+Every candidate is an exact span of a stored document (``start``/``end`` in document offsets),
+so whatever is finally cited can be checked against the stored text. Headlines and paragraphs
+that address a model ("ignore previous instructions") never become evidence.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..models.reader import Reader, reader_context
+from ..storage.types import Hit
+from ..text.chunking import split_sentences
+from ..text.grounding import Terms, in_spans, instruction_paragraphs, overlap
+
+
+@dataclass(slots=True)
+class Evidence:
+    """One candidate sentence: an exact span of a stored document."""
+
+    doc_id: str
+    title: str | None
+    url: str | None
+    start: int
+    end: int
+    quote: str
+    chunk_text: str
+    #: What the reader reads beside the sentence: title and previous sentence.
+    context: str = ""
+    dense: float = 0.0
+    lexical: float = 0.0
+    score: float = 0.0
+    #: The reader's short answer: ``(start, end)`` inside ``quote``.
+    span: tuple[int, int] | None = None
+
+
+def candidates(q_terms: Terms, hits: Sequence[Hit], idf: dict[str, float]) -> list[Evidence]:
+    """The sentences of the hits, best first by word overlap with the question (ties broken by
+    their chunk's rank); each sentence once, however many chunks carry it."""
+    seen: set[tuple[str, int]] = set()
+    ranked: list[tuple[float, Evidence]] = []
+    for rank, hit in enumerate(hits):
+        chunk = hit.chunk
+        addressed_to_model = instruction_paragraphs(chunk.text)
+        previous: str | None = None
+        for s in split_sentences(chunk.text):
+            start, end = chunk.start + s.start, chunk.start + s.end
+            quote = chunk.text[s.start : s.end]
+            before, previous = previous, quote
+            if (chunk.doc_id, start) in seen:
+                continue
+            seen.add((chunk.doc_id, start))
+            if s.heading or in_spans(s.start, addressed_to_model):
+                continue  # never evidence: a headline, or a paragraph addressed to a model
+            e = Evidence(
+                doc_id=chunk.doc_id,
+                title=chunk.title,
+                url=chunk.url,
+                start=start,
+                end=end,
+                quote=quote,
+                chunk_text=chunk.text,
+                context=reader_context(chunk.title, before),
+                lexical=overlap(q_terms, Terms.of(quote), idf),
+            )
+            ranked.append((e.lexical - 0.1 * rank, e))
+    ranked.sort(key=lambda c: -c[0])
+    return [e for _, e in ranked]
+
+
+def read_sentences(
+    reader: Reader,
+    question: str,
+    evidence: list[Evidence],
+    timings: dict[str, float] | None = None,
+) -> list[Evidence]:
+    """Score each sentence with the reader (its score and short answer span); best first.
+
+    ``timings["read"]`` gets the reader's time in milliseconds.
+    """
+    t0 = time.perf_counter()
+    readings = reader.read(question, [e.quote for e in evidence], [e.context for e in evidence])
+    if timings is not None:
+        timings["read"] = (time.perf_counter() - t0) * 1000
+    for e, r in zip(evidence, readings, strict=True):
+        e.score, e.span = r.score, r.span
+    return sorted(evidence, key=lambda e: -e.score)
