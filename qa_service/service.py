@@ -138,13 +138,13 @@ class QAService:
         return JobInfo(**self.jobs.submit(docs))
 
     def get_job(self, job_id: str) -> JobInfo:
-        job = self.store.get_job(job_id)
+        job = self.store.jobs.get(job_id)
         if job is None:
             raise NotFound(f"No job with id {job_id!r}.", job_id=job_id)
         return JobInfo(**job)
 
     def list_jobs(self, limit: int, offset: int) -> JobList:
-        jobs, total = self.store.list_jobs(limit, offset)
+        jobs, total = self.store.jobs.page(limit, offset)
         return JobList(jobs=[JobInfo(**j) for j in jobs], total=total)
 
     def ingest_files(self, files: list[tuple[str, bytes]]) -> UploadResponse:

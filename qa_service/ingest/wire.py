@@ -40,8 +40,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ..storage.localdb import immediate_tx
 from ..storage.protocols import SearchIndex
-from ..storage.sqlite import immediate_tx
 from ..storage.types import Filters, Hit, SearchMode, TxHook
 
 SHINGLE_WORDS = 3
