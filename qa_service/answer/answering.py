@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
@@ -48,6 +46,7 @@ from ..text.grounding import (
     overlap,
     strip_markers,
 )
+from .lru import LRUCache
 
 log = logging.getLogger(__name__)
 
@@ -208,8 +207,7 @@ class Answerer:
             if settings.reader_threshold is not None
             else (reader.threshold if reader is not None and reader.threshold is not None else 0.5)
         )
-        self._cache: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
-        self._cache_lock = threading.Lock()
+        self._cache: LRUCache[str, npt.NDArray[np.float32]] = LRUCache(self.CACHE_SIZE)
 
     @property
     def model_info(self) -> ModelInfo:
@@ -309,18 +307,12 @@ class Answerer:
 
     def _sentence_vectors(self, sentences: list[str]) -> list[npt.NDArray[np.float32]]:
         """Embeddings of sentences, through a small LRU cache (a sentence never changes)."""
-        with self._cache_lock:
-            cached = {s: self._cache[s] for s in sentences if s in self._cache}
-            for s in cached:
-                self._cache.move_to_end(s)
+        cached = self._cache.get_many(sentences)
         missing = [s for s in dict.fromkeys(sentences) if s not in cached]
         if missing:
             fresh = dict(zip(missing, self.embedder.embed(missing), strict=True))
             cached.update(fresh)
-            with self._cache_lock:
-                self._cache.update(fresh)
-                while len(self._cache) > self.CACHE_SIZE:
-                    self._cache.popitem(last=False)
+            self._cache.update(fresh)
         return [cached[s] for s in sentences]
 
     # --- 3: the gate --------------------------------------------------------------------------

@@ -20,9 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -35,6 +33,7 @@ from ..models.embedding import Embedder
 from ..models.generation import Generator
 from ..text.chunking import split_sentences
 from ..text.grounding import check_support, in_spans, instruction_paragraphs
+from .lru import LRUCache
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +124,7 @@ class Summarizer:
     def __init__(self, embedder: Embedder, generator: Generator | None) -> None:
         self.embedder = embedder
         self.generator = generator
-        self._cache: OrderedDict[str, Summary] = OrderedDict()
-        self._lock = threading.Lock()
+        self._cache: LRUCache[str, Summary] = LRUCache(self.CACHE_SIZE)
 
     # --- public -------------------------------------------------------------------------------
     def summarize(
@@ -155,10 +153,7 @@ class Summarizer:
             mode == "abstractive" or (mode == "auto" and self._generator_is_fast())
         )
         key = self._key(sources, max_sentences, use_generator, query)
-        with self._lock:
-            hit = self._cache.get(key)
-            if hit is not None:
-                self._cache.move_to_end(key)
+        hit = self._cache.get(key)
         if hit is not None:
             yield from hit.sentences
             yield replace(hit, cached=True)
@@ -203,10 +198,7 @@ class Summarizer:
         if any(r.startswith(UNAVAILABLE) for r in rejected):
             yield summary  # not cached: the server may be back for the next request
             return
-        with self._lock:
-            self._cache[key] = summary
-            while len(self._cache) > self.CACHE_SIZE:
-                self._cache.popitem(last=False)
+        self._cache.put(key, summary)
         yield summary
 
     def _generator_is_fast(self) -> bool:
