@@ -41,7 +41,7 @@ from .schemas import (
     to_utc_iso,
 )
 from .storage.factory import open_search, open_store
-from .storage.protocols import DocumentStore, SearchIndex
+from .storage.protocols import DocumentStore, Searcher
 from .storage.types import (
     Filters,
     SearchMode,
@@ -91,7 +91,7 @@ class QAService:
         self.indexer = Indexer(settings, self.embedder)
         self.store: DocumentStore = open_store(settings, self.embedder.dim)
         self.indexer.reindex_if_changed(self.store)  # before the index opens: it reads the chunks
-        self.retriever: SearchIndex = open_search(
+        self.retriever: Searcher = open_search(
             settings, self.store, dim=self.embedder.dim, signature=self.embedder.name
         )
         self.answerer = Answerer(

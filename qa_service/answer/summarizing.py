@@ -23,7 +23,6 @@ import logging
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +30,7 @@ import numpy.typing as npt
 from ..errors import GeneratorUnavailable
 from ..models.embedding import Embedder
 from ..models.generation import Generator
+from ..schemas import SummaryKind, SummaryMode
 from ..text.chunking import split_sentences
 from ..text.grounding import check_support, in_spans, instruction_paragraphs
 from .lru import LRUCache
@@ -39,8 +39,6 @@ log = logging.getLogger(__name__)
 
 #: How a rewrite skipped because the generator server is down is reported.
 UNAVAILABLE = "generator unavailable"
-
-SummaryMode = Literal["auto", "extractive", "abstractive"]
 
 _REWRITE_SHOTS = [
     (
@@ -96,7 +94,7 @@ class SummarySentence:
 @dataclass(frozen=True, slots=True)
 class Summary:
     sentences: tuple[SummarySentence, ...]
-    mode: Literal["extractive", "abstractive"]
+    mode: SummaryKind
     fallback_reason: str | None
     timings: dict[str, float]
     sentences_considered: int
@@ -191,7 +189,7 @@ class Summarizer:
         if rejected:
             fallback = f"{len(rejected)} of {len(extracted)} rewrites rejected: {rejected[0]}"
         timings["total"] = (time.perf_counter() - t0) * 1000
-        out_mode: Literal["extractive", "abstractive"] = (
+        out_mode: SummaryKind = (
             "abstractive" if any(s.rewritten for s in sentences) else "extractive"
         )
         summary = Summary(tuple(sentences), out_mode, fallback, timings, considered)

@@ -2,8 +2,8 @@
 
 * ``DocumentStore``: documents, their chunks and vectors, metadata, and a ``jobs.JobStore``
   (``sqlite.SQLiteStore``; ``milvus.store.MilvusStore``).
-* ``SearchIndex``: hybrid search over the chunks (``local.Retriever``: FAISS + BM25 derived
-  from SQLite; ``milvus.search.MilvusSearch``: Milvus dense + BM25 full-text search).
+* ``Searcher``: hybrid search over the chunks (``local.LocalSearcher``: FAISS + BM25 derived
+  from SQLite; ``milvus.search.MilvusSearcher``: Milvus dense + BM25 full-text search).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class DocumentStore(Protocol):
     def close(self) -> None: ...
 
 
-class SearchIndex(Protocol):
+class Searcher(Protocol):
     @property
     def lock(self) -> AbstractContextManager[Any]:
         """Held while a write is applied, so readers never see half of it."""
@@ -61,3 +61,8 @@ class SearchIndex(Protocol):
     def wait_idle(self, timeout: float = 600) -> None: ...
     def status(self) -> dict[str, Any]: ...
     def close(self) -> None: ...
+
+
+#: The former name, kept only while answer/answering.py (being split in another branch) still
+#: imports it; drop it once that module imports ``Searcher``.
+SearchIndex = Searcher
