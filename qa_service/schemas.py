@@ -165,13 +165,17 @@ class SearchFilters(BaseModel):
         return value
 
 
+#: Dense, keyword (BM25) or both fused; the storage backends take the same values.
+SearchMode = Literal["hybrid", "dense", "keyword"]
+
+
 class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     query: NonBlank = Field(examples=["Assad precondition normalization Turkey"])
     top_k: int = Field(5, ge=1, le=1000, description="At most QA_MAX_TOP_K (default 50).")
     filters: SearchFilters | None = None
-    mode: Literal["hybrid", "dense", "keyword"] = Field(
+    mode: SearchMode = Field(
         "hybrid", description="hybrid = dense + BM25 fused by reciprocal rank (default)."
     )
 
@@ -202,6 +206,9 @@ class SearchResponse(BaseModel):
 
 # --- answers --------------------------------------------------------------------------------
 AskMode = Literal["auto", "extractive", "generative"]
+#: How a summary is asked for, and how it came out.
+SummaryMode = Literal["auto", "extractive", "abstractive"]
+SummaryKind = Literal["extractive", "abstractive"]
 
 
 class AskRequest(BaseModel):
@@ -302,7 +309,7 @@ class SummarizeRequest(BaseModel):
     )
     text: NonBlank | None = Field(None, description="Ad-hoc text (not stored).")
     max_sentences: int = Field(3, ge=1, le=20)
-    mode: Literal["auto", "extractive", "abstractive"] = Field(
+    mode: SummaryMode = Field(
         "auto",
         description="auto: extractive on a CPU, abstractive (verified) when the generator runs "
         "on a GPU. abstractive: rewrite each selected sentence, keeping the original where a "
@@ -343,7 +350,7 @@ class SummarySentenceOut(BaseModel):
 class SummarizeResponse(BaseModel):
     summary: str
     sentences: list[SummarySentenceOut]
-    mode: Literal["extractive", "abstractive"]
+    mode: SummaryKind
     doc_ids: list[str]
     model: ModelInfo
     timings_ms: dict[str, float]

@@ -41,7 +41,7 @@ from .schemas import (
     to_utc_iso,
 )
 from .storage.factory import open_search, open_store
-from .storage.protocols import DocumentStore, SearchIndex
+from .storage.protocols import DocumentStore, Searcher
 from .storage.types import (
     Filters,
     SearchMode,
@@ -91,7 +91,7 @@ class QAService:
         self.indexer = Indexer(settings, self.embedder)
         self.store: DocumentStore = open_store(settings, self.embedder.dim)
         self.indexer.reindex_if_changed(self.store)  # before the index opens: it reads the chunks
-        self.retriever: SearchIndex = open_search(
+        self.retriever: Searcher = open_search(
             settings, self.store, dim=self.embedder.dim, signature=self.embedder.name
         )
         self.answerer = Answerer(
@@ -138,13 +138,13 @@ class QAService:
         return JobInfo(**self.jobs.submit(docs))
 
     def get_job(self, job_id: str) -> JobInfo:
-        job = self.store.get_job(job_id)
+        job = self.store.jobs.get(job_id)
         if job is None:
             raise NotFound(f"No job with id {job_id!r}.", job_id=job_id)
         return JobInfo(**job)
 
     def list_jobs(self, limit: int, offset: int) -> JobList:
-        jobs, total = self.store.list_jobs(limit, offset)
+        jobs, total = self.store.jobs.page(limit, offset)
         return JobList(jobs=[JobInfo(**j) for j in jobs], total=total)
 
     def ingest_files(self, files: list[tuple[str, bytes]]) -> UploadResponse:

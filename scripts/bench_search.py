@@ -58,7 +58,7 @@ CENTRES = 200
 NOISE = 0.07
 OVERLAP_WORDS = 25
 WRITE_BATCH_DOCS = 1000
-K_SERVICE = 40  # the candidate depth Retriever.search asks each index for at top_k=5
+K_SERVICE = 40  # the candidate depth LocalSearcher.search asks each index for at top_k=5
 
 FALLBACK_TEXT = """
 the of and to in a is that for it as was with be by on not he this are or his from at which

@@ -21,9 +21,7 @@ articles that address a model ("ignore previous instructions") never reach the p
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
@@ -37,13 +35,14 @@ from ..models.embedding import Embedder
 from ..models.generation import Generator
 from ..models.reader import Reader
 from ..schemas import AskMode, AskResponse, ModelInfo
-from ..storage.protocols import DocumentStore, SearchIndex
+from ..storage.protocols import DocumentStore, Searcher
 from ..storage.types import Filters
 from ..text.grounding import Terms, check_claims
 from . import citing
 from .citing import _trim, _with_marker
 from .evidence import Evidence, candidates, read_sentences
 from .gate import Gate, decide
+from .lru import LRUCache
 from .prompts import build_prompt
 
 log = logging.getLogger(__name__)
@@ -116,7 +115,7 @@ class Answerer:
         settings: Settings,
         embedder: Embedder,
         store: DocumentStore,
-        retriever: SearchIndex,
+        retriever: Searcher,
         generator: Generator | None,
         reader: Reader | None = None,
     ) -> None:
@@ -132,8 +131,7 @@ class Answerer:
             if settings.reader_threshold is not None
             else (reader.threshold if reader is not None and reader.threshold is not None else 0.5)
         )
-        self._cache: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
-        self._cache_lock = threading.Lock()
+        self._cache: LRUCache[str, npt.NDArray[np.float32]] = LRUCache(self.CACHE_SIZE)
 
     @property
     def model_info(self) -> ModelInfo:
@@ -198,18 +196,12 @@ class Answerer:
 
     def _sentence_vectors(self, sentences: list[str]) -> list[npt.NDArray[np.float32]]:
         """Embeddings of sentences, through a small LRU cache (a sentence never changes)."""
-        with self._cache_lock:
-            cached = {s: self._cache[s] for s in sentences if s in self._cache}
-            for s in cached:
-                self._cache.move_to_end(s)
+        cached = self._cache.get_many(sentences)
         missing = [s for s in dict.fromkeys(sentences) if s not in cached]
         if missing:
             fresh = dict(zip(missing, self.embedder.embed(missing), strict=True))
             cached.update(fresh)
-            with self._cache_lock:
-                self._cache.update(fresh)
-                while len(self._cache) > self.CACHE_SIZE:
-                    self._cache.popitem(last=False)
+            self._cache.update(fresh)
         return [cached[s] for s in sentences]
 
     # --- 3: the gate --------------------------------------------------------------------------

@@ -20,12 +20,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -33,15 +30,15 @@ import numpy.typing as npt
 from ..errors import GeneratorUnavailable
 from ..models.embedding import Embedder
 from ..models.generation import Generator
+from ..schemas import SummaryKind, SummaryMode
 from ..text.chunking import split_sentences
 from ..text.grounding import check_support, in_spans, instruction_paragraphs
+from .lru import LRUCache
 
 log = logging.getLogger(__name__)
 
 #: How a rewrite skipped because the generator server is down is reported.
 UNAVAILABLE = "generator unavailable"
-
-SummaryMode = Literal["auto", "extractive", "abstractive"]
 
 _REWRITE_SHOTS = [
     (
@@ -97,7 +94,7 @@ class SummarySentence:
 @dataclass(frozen=True, slots=True)
 class Summary:
     sentences: tuple[SummarySentence, ...]
-    mode: Literal["extractive", "abstractive"]
+    mode: SummaryKind
     fallback_reason: str | None
     timings: dict[str, float]
     sentences_considered: int
@@ -125,8 +122,7 @@ class Summarizer:
     def __init__(self, embedder: Embedder, generator: Generator | None) -> None:
         self.embedder = embedder
         self.generator = generator
-        self._cache: OrderedDict[str, Summary] = OrderedDict()
-        self._lock = threading.Lock()
+        self._cache: LRUCache[str, Summary] = LRUCache(self.CACHE_SIZE)
 
     # --- public -------------------------------------------------------------------------------
     def summarize(
@@ -155,10 +151,7 @@ class Summarizer:
             mode == "abstractive" or (mode == "auto" and self._generator_is_fast())
         )
         key = self._key(sources, max_sentences, use_generator, query)
-        with self._lock:
-            hit = self._cache.get(key)
-            if hit is not None:
-                self._cache.move_to_end(key)
+        hit = self._cache.get(key)
         if hit is not None:
             yield from hit.sentences
             yield replace(hit, cached=True)
@@ -196,17 +189,14 @@ class Summarizer:
         if rejected:
             fallback = f"{len(rejected)} of {len(extracted)} rewrites rejected: {rejected[0]}"
         timings["total"] = (time.perf_counter() - t0) * 1000
-        out_mode: Literal["extractive", "abstractive"] = (
+        out_mode: SummaryKind = (
             "abstractive" if any(s.rewritten for s in sentences) else "extractive"
         )
         summary = Summary(tuple(sentences), out_mode, fallback, timings, considered)
         if any(r.startswith(UNAVAILABLE) for r in rejected):
             yield summary  # not cached: the server may be back for the next request
             return
-        with self._lock:
-            self._cache[key] = summary
-            while len(self._cache) > self.CACHE_SIZE:
-                self._cache.popitem(last=False)
+        self._cache.put(key, summary)
         yield summary
 
     def _generator_is_fast(self) -> bool:

@@ -24,7 +24,7 @@ from typing import Any
 from ..config import Settings
 from ..errors import FetchFailed, InvalidInput, NotFound
 from ..schemas import FeedIn, FeedInfo, FeedList
-from ..storage.sqlite import immediate_tx
+from ..storage.localdb import immediate_tx
 from ..storage.types import now_iso
 from .extract import parse_feed
 from .fetch import FEED_ACCEPT, Fetcher, FetchError

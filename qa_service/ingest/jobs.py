@@ -16,13 +16,12 @@ import os
 import socket
 import sqlite3
 import threading
-import time
 import uuid
 from typing import Any
 
 from ..errors import QAServiceError
 from ..schemas import DocumentIn, IngestResult
-from ..storage.types import TxHook, now_iso
+from ..storage.types import TxHook
 from .pipeline import IngestPipeline
 
 log = logging.getLogger(__name__)
@@ -37,7 +36,7 @@ class JobRunner:
 
     def __init__(self, pipeline: IngestPipeline) -> None:
         self.pipeline = pipeline
-        self.store = pipeline.store
+        self.jobs = pipeline.store.jobs
         #: This process: a job it leased before a restart in the same process is resumed at once.
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self._wake = threading.Event()
@@ -49,9 +48,9 @@ class JobRunner:
         """Store a job (validated documents) and return its status; work starts at once."""
         job_id = f"job-{uuid.uuid4().hex[:16]}"
         payload = json.dumps([d.model_dump(mode="json") for d in docs], ensure_ascii=False)
-        self.store.create_job(job_id, payload, len(docs))
+        self.jobs.create(job_id, payload, len(docs))
         self._wake.set()
-        job = self.store.get_job(job_id)
+        job = self.jobs.get(job_id)
         assert job is not None
         return job
 
@@ -63,7 +62,7 @@ class JobRunner:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                job = self.store.next_job(self.owner, self.LEASE_S)
+                job = self.jobs.claim_next(self.owner, self.LEASE_S)
             except sqlite3.ProgrammingError:  # the store was closed: its service is gone
                 return
             except sqlite3.Error:
@@ -84,31 +83,17 @@ class JobRunner:
     ) -> TxHook:
         """The progress update for one batch, run last in the batch's own transaction; the
         in-memory copy changes only once the SQL has run."""
+        new = dict(job)
+        new["done"] += len(results) + len(failures)
+        for r in results:
+            new[r.status] += 1
+        new["failed"] += len(failures)
+        new["failures"] = job["failures"] + failures
+        new["status"] = "done" if new["done"] >= new["total"] else "running"
+        write = self.jobs.progress(new, self.LEASE_S)
 
         def hook(c: sqlite3.Connection) -> None:
-            new = dict(job)
-            new["done"] += len(results) + len(failures)
-            for r in results:
-                new[r.status] += 1
-            new["failed"] += len(failures)
-            new["failures"] = job["failures"] + failures
-            new["status"] = "done" if new["done"] >= new["total"] else "running"
-            c.execute(
-                "UPDATE jobs SET status=?, done=?, created=?, updated=?, unchanged=?, failed=?,"
-                " failures=?, updated_at=?, lease_until=? WHERE id=?",
-                (
-                    new["status"],
-                    new["done"],
-                    new["created"],
-                    new["updated"],
-                    new["unchanged"],
-                    new["failed"],
-                    json.dumps(new["failures"]),
-                    now_iso(),
-                    time.time() + self.LEASE_S,
-                    job["id"],
-                ),
-            )
+            write(c)
             job.update(new)
 
         return hook
@@ -116,11 +101,7 @@ class JobRunner:
     def _run(self, job: dict[str, Any]) -> None:
         docs = [DocumentIn.model_validate(d) for d in json.loads(job["payload"])]
         if job["status"] == "queued":
-
-            def mark_running(c: sqlite3.Connection) -> None:
-                c.execute("UPDATE jobs SET status='running' WHERE id=?", (job["id"],))
-
-            self.store.in_transaction(mark_running)
+            self.jobs.in_transaction(self.jobs.mark_running(job["id"]))
         log.info(
             "job %s: %d of %d documents to go", job["id"], job["total"] - job["done"], len(docs)
         )
@@ -145,4 +126,4 @@ class JobRunner:
                 self.pipeline.ingest([doc], lambda results: self._progress(job, results, []))
             except QAServiceError as e:
                 failure = {"index": i, "id": doc.id, "reason": e.detail}
-                self.store.in_transaction(self._progress(job, [], [failure]))
+                self.jobs.in_transaction(self._progress(job, [], [failure]))

@@ -20,7 +20,7 @@ from ..errors import DocumentNotFound, InvalidInput, LimitExceeded
 from ..models.embedding import Embedder, Vectors
 from ..observability import INGESTED
 from ..schemas import DocumentIn, IngestResult, to_utc_iso
-from ..storage.protocols import DocumentStore, SearchIndex
+from ..storage.protocols import DocumentStore, Searcher
 from ..storage.types import DocumentWrite, NewChunk, StoredDocument, TxHook, now_iso
 from ..text.chunking import Chunk, chunk_text
 from .wire import Fingerprint, WireIndex
@@ -136,7 +136,7 @@ class IngestPipeline:
         settings: Settings,
         indexer: Indexer,
         store: DocumentStore,
-        retriever: SearchIndex,
+        retriever: Searcher,
         wire: WireIndex,
     ) -> None:
         self.settings = settings

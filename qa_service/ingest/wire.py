@@ -40,8 +40,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..storage.protocols import SearchIndex
-from ..storage.sqlite import immediate_tx
+from ..storage.localdb import immediate_tx
+from ..storage.protocols import Searcher
 from ..storage.types import Filters, Hit, SearchMode, TxHook
 
 SHINGLE_WORDS = 3
@@ -283,13 +283,13 @@ def fold(hits: Sequence[Hit], clusters: dict[str, Link]) -> list[tuple[Hit, list
 
 
 class FoldedIndex:
-    """A ``SearchIndex`` whose results show each passage of a wire story once.
+    """A ``Searcher`` whose results show each passage of a wire story once.
 
     Wraps the real index (FAISS or Milvus); everything but search is passed through. Search
     asks for more results when there is anything to fold, so ``top_k`` distinct ones remain.
     """
 
-    def __init__(self, inner: SearchIndex, wire: WireIndex) -> None:
+    def __init__(self, inner: Searcher, wire: WireIndex) -> None:
         self.inner = inner
         self.wire = wire
 

@@ -109,7 +109,7 @@ def resolve_generator_model(settings: Settings) -> str:
     return name
 
 
-class StreamingGenerator:
+class GeneratorBase:
     """``generate`` for backends that implement ``stream``: one code path for both."""
 
     def stream(
@@ -123,7 +123,7 @@ class StreamingGenerator:
         return ["".join(self.stream(p, max_new_tokens=max_new_tokens, stop=stop)) for p in prompts]
 
 
-class TransformersGenerator(StreamingGenerator):
+class TransformersGenerator(GeneratorBase):
     """A causal LM through transformers, greedy, one generation at a time per instance."""
 
     def __init__(
@@ -218,7 +218,7 @@ class TransformersGenerator(StreamingGenerator):
             raise ModelError(f"generation failed: {error[0]}") from error[0]
 
 
-class LimitedGenerator(StreamingGenerator):
+class LimitedGenerator(GeneratorBase):
     """Bounds concurrent generations: ``workers`` run, up to ``queue`` wait (each at most
     ``timeout_s``), and a request beyond that is refused with ``Overloaded`` (HTTP 503 with
     Retry-After) instead of piling up behind a model that runs one prompt at a time.

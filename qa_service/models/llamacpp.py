@@ -15,7 +15,7 @@ from typing import Any
 
 from ..config import Settings
 from ..errors import ModelError
-from .generation import StreamingGenerator, cut_at_stop
+from .generation import GeneratorBase, cut_at_stop
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def find_gguf(name: str, settings: Settings) -> Path:
     return gguf_path(settings.models_dir)
 
 
-class LlamaCppGenerator(StreamingGenerator):
+class LlamaCppGenerator(GeneratorBase):
     """Greedy generation with llama-cpp-python; one generation at a time per instance."""
 
     def __init__(self, model: str, *, settings: Settings) -> None:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ..config import Settings
 from ..errors import GeneratorUnavailable
-from .generation import StreamingGenerator, cut_stream
+from .generation import GeneratorBase, cut_stream
 
 if TYPE_CHECKING:
     from openai.types.chat import ChatCompletionMessageParam
@@ -44,7 +44,7 @@ def flatten(messages: list[dict[str, str]]) -> str:
     return "\n\n".join(parts) + "\n\nAnswer:"
 
 
-class OpenAIGenerator(StreamingGenerator):
+class OpenAIGenerator(GeneratorBase):
     """Streams completions from an OpenAI-compatible server with the official ``openai`` client.
 
     Greedy (``temperature=0``), with the stop sequences sent to the server and applied again

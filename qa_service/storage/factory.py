@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Literal
 
 from ..config import Settings
-from .local import Retriever
-from .protocols import DocumentStore, SearchIndex
+from .local import LocalSearcher
+from .protocols import DocumentStore, Searcher
 from .sqlite import SQLiteStore
 
 Backend = Literal["faiss", "milvus"]
@@ -24,21 +24,19 @@ def open_store(settings: Settings, dim: int, backend: Backend | None = None) -> 
     return SQLiteStore(settings.db_path)
 
 
-def open_search(
-    settings: Settings, store: DocumentStore, *, dim: int, signature: str
-) -> SearchIndex:
+def open_search(settings: Settings, store: DocumentStore, *, dim: int, signature: str) -> Searcher:
     """The search index over ``store``: Milvus searches itself; SQLite gets FAISS + BM25.
 
     ``signature`` names the embedding model; a FAISS file built by another one is rebuilt.
     """
     if not isinstance(store, SQLiteStore):
-        from .milvus.search import MilvusSearch
+        from .milvus.search import MilvusSearcher
         from .milvus.store import MilvusStore
 
         if not isinstance(store, MilvusStore):
             raise TypeError(f"no search index for {type(store).__name__}")
-        return MilvusSearch(store, rrf_k=settings.rrf_k)
-    return Retriever(
+        return MilvusSearcher(store, rrf_k=settings.rrf_k)
+    return LocalSearcher(
         store,
         dim=dim,
         signature=signature,

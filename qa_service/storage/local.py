@@ -1,6 +1,6 @@
 """Hybrid retrieval: FAISS (dense) + BM25 (keyword), fused by reciprocal rank.
 
-The ``Retriever`` owns the derived indexes and keeps them in step with the SQLite store: it
+The ``LocalSearcher`` owns the derived indexes and keeps them in step with the SQLite store: it
 catches up at start (missing, stale or corrupt index file), after writes by other processes
 (``PRAGMA data_version``), and applies this process's writes under one lock, so a reader never
 sees a document's old and new chunks together, or neither.
@@ -27,7 +27,7 @@ from .vectors import IndexKind, VectorIndex, build_index
 log = logging.getLogger(__name__)
 
 
-class Retriever:
+class LocalSearcher:
     """Dense + keyword indexes over the store's chunks, serialised by one lock.
 
     Slow maintenance (building an IVF index when the corpus outgrows exact search, retraining

@@ -1,9 +1,9 @@
 """The two seams between the service and where data lives, so backends can be swapped.
 
-* ``DocumentStore``: documents, their chunks and vectors, metadata and ingestion jobs
-  (``store.SQLiteStore``; ``milvus.MilvusStore``).
-* ``SearchIndex``: hybrid search over the chunks (``retrieval.Retriever``: FAISS + BM25 derived
-  from SQLite; ``milvus.MilvusSearch``: Milvus dense + BM25 full-text search).
+* ``DocumentStore``: documents, their chunks and vectors, metadata, and a ``jobs.JobStore``
+  (``sqlite.SQLiteStore``; ``milvus.store.MilvusStore``).
+* ``Searcher``: hybrid search over the chunks (``local.LocalSearcher``: FAISS + BM25 derived
+  from SQLite; ``milvus.search.MilvusSearcher``: Milvus dense + BM25 full-text search).
 """
 
 from __future__ import annotations
@@ -15,10 +15,14 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from .jobs import JobStore
 from .types import DocumentWrite, Filters, Hit, NewChunk, SearchMode, StoredDocument, TxHook
 
 
 class DocumentStore(Protocol):
+    #: The ingestion jobs, in the local SQLite file (on SQLite: the documents' own connection).
+    jobs: JobStore
+
     def get_meta(self, key: str) -> str | None: ...
     def set_meta(self, key: str, value: str) -> None: ...
     def get_document(self, doc_id: str) -> StoredDocument | None: ...
@@ -32,14 +36,10 @@ class DocumentStore(Protocol):
     def delete_document(self, doc_id: str) -> list[int] | None: ...
     def export_chunks(self, doc_ids: Sequence[str]) -> dict[str, list[NewChunk]]: ...
     def in_transaction(self, hook: TxHook) -> None: ...
-    def create_job(self, job_id: str, payload: str, total: int) -> None: ...
-    def get_job(self, job_id: str, with_payload: bool = False) -> dict[str, Any] | None: ...
-    def list_jobs(self, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]: ...
-    def next_job(self, owner: str, lease_s: float) -> dict[str, Any] | None: ...
     def close(self) -> None: ...
 
 
-class SearchIndex(Protocol):
+class Searcher(Protocol):
     @property
     def lock(self) -> AbstractContextManager[Any]:
         """Held while a write is applied, so readers never see half of it."""

@@ -9,9 +9,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import StorageError
+from .jobs import JobStore
+from .localdb import connect, immediate_tx
 from .types import (
     ChunkRow,
     DocumentWrite,
@@ -27,7 +28,6 @@ from .types import (
     StoredDocument,
     TxHook,
     keyword_text,
-    now_iso,
 )
 
 _SCHEMA = """
@@ -57,39 +57,9 @@ CREATE TABLE IF NOT EXISTS chunks (
     vector BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
-CREATE TABLE IF NOT EXISTS jobs (
-    id TEXT PRIMARY KEY,
-    status TEXT NOT NULL,
-    total INTEGER NOT NULL,
-    done INTEGER NOT NULL DEFAULT 0,
-    created INTEGER NOT NULL DEFAULT 0,
-    updated INTEGER NOT NULL DEFAULT 0,
-    unchanged INTEGER NOT NULL DEFAULT 0,
-    failed INTEGER NOT NULL DEFAULT 0,
-    failures TEXT NOT NULL DEFAULT '[]',
-    payload TEXT NOT NULL,
-    owner TEXT,
-    lease_until REAL,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
 """
 
 SCHEMA_VERSION = "1"
-
-_JOB_COLUMNS = (
-    "id", "status", "total", "done", "created", "updated", "unchanged", "failed", "failures",
-    "created_at", "updated_at",
-)  # fmt: skip
-
-
-def _job(row: sqlite3.Row) -> dict[str, Any]:
-    job = dict(row)
-    job.pop("owner", None)
-    job.pop("lease_until", None)
-    job["failures"] = json.loads(job["failures"])
-    return job
-
 
 _DOC_COLUMNS = (
     "id, text, title, url, published_at, source, metadata, content_hash, index_hash, "
@@ -121,46 +91,20 @@ def _unpack_vectors(
     return ids, np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
 
 
-@contextmanager
-def immediate_tx(
-    conn: sqlite3.Connection, lock: AbstractContextManager[Any]
-) -> Iterator[sqlite3.Connection]:
-    """One write transaction on ``conn`` (autocommit mode) under ``lock``: taken at once
-    (``BEGIN IMMEDIATE``, so a writer in another process waits out the busy timeout rather than
-    failing half-way), rolled back on any error. Every SQLite owner of the data directory's file
-    (documents, feeds, wire copies) writes through it."""
-    with lock:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-
-
 class SQLiteStore:
     """Thread-safe access to one SQLite database (one connection, serialised by a lock)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = connect(path)
         try:
-            self._conn = sqlite3.connect(
-                path, check_same_thread=False, isolation_level=None, timeout=30.0
-            )
-            self._conn.row_factory = sqlite3.Row
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=FULL")
-            self._conn.execute("PRAGMA foreign_keys=ON")
             self._conn.executescript(_SCHEMA)
         except sqlite3.DatabaseError as e:
+            self._conn.close()
             raise StorageError(f"Cannot open the database at {path}: {e}") from e
         self._lock = threading.RLock()
-        columns = {r[1] for r in self._conn.execute("PRAGMA table_info(jobs)")}
-        for column, kind in (("owner", "TEXT"), ("lease_until", "REAL")):
-            if column not in columns:  # a database from before job leases
-                self._conn.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
+        #: The jobs table, on this connection: a job's progress commits with its documents.
+        self.jobs = JobStore(self._conn, self._lock)
         if self.get_meta("schema_version") is None:
             self.set_meta("schema_version", SCHEMA_VERSION)
 
@@ -287,57 +231,9 @@ class SQLiteStore:
             c.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
         return ids
 
-    # --- ingestion jobs -----------------------------------------------------------------------
     def in_transaction(self, hook: TxHook) -> None:
         with self._tx() as c:
             hook(c)
-
-    def create_job(self, job_id: str, payload: str, total: int) -> None:
-        now = now_iso()
-        with self._tx() as c:
-            c.execute(
-                "INSERT INTO jobs (id, status, total, payload, created_at, updated_at)"
-                " VALUES (?, 'queued', ?, ?, ?, ?)",
-                (job_id, total, payload, now, now),
-            )
-
-    def get_job(self, job_id: str, with_payload: bool = False) -> dict[str, Any] | None:
-        cols = "*" if with_payload else ", ".join(_JOB_COLUMNS)
-        with self._lock:
-            row = self._conn.execute(f"SELECT {cols} FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return None if row is None else _job(row)
-
-    def list_jobs(self, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
-        with self._lock:
-            total = int(self._conn.execute("SELECT COUNT(*) FROM jobs").fetchone()[0])
-            rows = self._conn.execute(
-                f"SELECT {', '.join(_JOB_COLUMNS)} FROM jobs ORDER BY created_at DESC, rowid DESC"
-                " LIMIT ? OFFSET ?",
-                (limit, offset),
-            ).fetchall()
-        return [_job(r) for r in rows], total
-
-    def next_job(self, owner: str, lease_s: float) -> dict[str, Any] | None:
-        """Claim the oldest unfinished job that no other live worker holds.
-
-        Several processes may share this database (replicas on one machine): a job is leased to
-        one worker, which renews the lease with every batch; if it dies, another worker takes
-        the job over once the lease has run out.
-        """
-        now = time.time()
-        with self._tx() as c:
-            row = c.execute(
-                "SELECT * FROM jobs WHERE status IN ('queued', 'running')"
-                " AND (owner IS NULL OR owner = ? OR lease_until < ?) ORDER BY rowid LIMIT 1",
-                (owner, now),
-            ).fetchone()
-            if row is None:
-                return None
-            c.execute(
-                "UPDATE jobs SET owner = ?, lease_until = ? WHERE id = ?",
-                (owner, now + lease_s, row["id"]),
-            )
-        return _job(row)
 
     def export_chunks(self, doc_ids: Sequence[str]) -> dict[str, list[NewChunk]]:
         """Each document's chunks with their vectors (to copy them into another store)."""

@@ -10,10 +10,13 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+# The search modes are the API's; storage code names them from here.
+from ..schemas import SearchMode as SearchMode
 
 #: A function run inside a write transaction.
 TxHook = Callable[[sqlite3.Connection], None]
@@ -90,9 +93,6 @@ class Filters:
             and self.published_after is None
             and self.published_before is None
         )
-
-
-SearchMode = Literal["hybrid", "dense", "keyword"]
 
 
 @dataclass(frozen=True, slots=True)

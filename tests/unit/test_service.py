@@ -6,7 +6,7 @@ import numpy as np
 
 from qa_service.schemas import DocumentIn
 from qa_service.service import QAService
-from qa_service.storage.local import Retriever
+from qa_service.storage.local import LocalSearcher
 from qa_service.storage.sqlite import SQLiteStore
 from tests.conftest import FakeEmbedder, make_settings
 
@@ -15,8 +15,8 @@ def doc(i: int, text: str | None = None, **kw) -> DocumentIn:
     return DocumentIn(id=f"d{i}", text=text or f"Story {i} about harbour number {i}.", **kw)
 
 
-def faiss_of(svc: QAService) -> Retriever:
-    assert isinstance(svc.retriever, Retriever)
+def faiss_of(svc: QAService) -> LocalSearcher:
+    assert isinstance(svc.retriever, LocalSearcher)
     return svc.retriever
 
 

@@ -17,8 +17,8 @@ from .store import _CHUNK_FIELDS, MilvusStore, _q, filter_expr
 log = logging.getLogger(__name__)
 
 
-class MilvusSearch:
-    """SearchIndex on Milvus: dense (IP) and BM25 full-text search, fused by reciprocal rank."""
+class MilvusSearcher:
+    """Searcher on Milvus: dense (IP) and BM25 full-text search, fused by reciprocal rank."""
 
     def __init__(self, store: MilvusStore, *, rrf_k: int = 60) -> None:
         self.store = store

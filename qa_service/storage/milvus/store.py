@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ...config import Settings
-from ..sqlite import SQLiteStore
+from ..jobs import JobStore
 from ..types import (
     DocumentWrite,
     Filters,
@@ -92,7 +92,8 @@ def filter_expr(filters: Filters | None) -> str:
 
 
 class MilvusStore:
-    """DocumentStore on Milvus (documents, text parts, chunks + vectors), jobs in local SQLite."""
+    """DocumentStore on Milvus (documents, text parts, chunks + vectors); ``jobs`` is a JobStore
+    on the local SQLite file."""
 
     def __init__(self, settings: Settings, dim: int) -> None:
         self.client, self.uri = connect(settings)
@@ -107,7 +108,7 @@ class MilvusStore:
             # create what is missing, load what a restart left released (see milvus_schema)
             open_collections(self.client, self.uri, names, dim, settings.milvus_timeout_s)
             self._finish_interrupted(lite="://" not in self.uri)
-            self.local = SQLiteStore(settings.db_path)  # jobs only
+            self.jobs = JobStore.open(settings.db_path)  # jobs stay in the local SQLite file
         except BaseException:
             self.client.close()
             raise
@@ -280,7 +281,7 @@ class MilvusStore:
                     )
             self._end(pending)
             if after is not None:
-                self.local.in_transaction(after)
+                self.jobs.in_transaction(after)  # after the Milvus writes: at least once
             if self._unflushed >= _FLUSH_ROWS:
                 self.flush()
         return [], added
@@ -358,21 +359,9 @@ class MilvusStore:
             self._end(pending)
         return []
 
-    # --- jobs (local) ---------------------------------------------------------------------------
     def in_transaction(self, hook: TxHook) -> None:
-        self.local.in_transaction(hook)
-
-    def create_job(self, job_id: str, payload: str, total: int) -> None:
-        self.local.create_job(job_id, payload, total)
-
-    def get_job(self, job_id: str, with_payload: bool = False) -> dict[str, Any] | None:
-        return self.local.get_job(job_id, with_payload)
-
-    def list_jobs(self, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
-        return self.local.list_jobs(limit, offset)
-
-    def next_job(self, owner: str, lease_s: float) -> dict[str, Any] | None:
-        return self.local.next_job(owner, lease_s)
+        """Run ``hook`` in a transaction on the local SQLite file (job progress, wire index)."""
+        self.jobs.in_transaction(hook)
 
     def close(self) -> None:
         if self._unflushed:
@@ -380,5 +369,5 @@ class MilvusStore:
                 self.flush()
             except Exception as e:  # closing must not fail; the rows are stored either way
                 log.warning("Milvus flush at close failed: %s", e)
-        self.local.close()
+        self.jobs.close()
         self.client.close()

@@ -1,0 +1,45 @@
+"""The local SQLite file's plumbing, shared by everything that keeps tables in it (documents,
+jobs, feeds, wire copies): how a connection is opened and how a write transaction is taken."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import Any
+
+from ..errors import StorageError
+
+
+@contextmanager
+def immediate_tx(
+    conn: sqlite3.Connection, lock: AbstractContextManager[Any]
+) -> Iterator[sqlite3.Connection]:
+    """One write transaction on ``conn`` (autocommit mode) under ``lock``: taken at once
+    (``BEGIN IMMEDIATE``, so a writer in another process waits out the busy timeout rather than
+    failing half-way), rolled back on any error. Every SQLite owner of the data directory's file
+    (documents, jobs, feeds, wire copies) writes through it."""
+    with lock:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection to the local SQLite file as every store here uses it: autocommit (writes go
+    through ``immediate_tx``), WAL, ``synchronous=FULL``, rows by column name."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30.0)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+    except sqlite3.DatabaseError as e:
+        raise StorageError(f"Cannot open the database at {path}: {e}") from e
+    return conn
