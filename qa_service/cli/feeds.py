@@ -15,7 +15,8 @@ import typer
 from rich.table import Table
 
 from ..errors import QAServiceError
-from ..ingest.feeds import FeedRegistry, FeedStore
+from ..ingest.feeds import FeedRegistry
+from ..ingest.feedstore import FeedStore
 from ..ingest.fetch import Fetcher
 from ..schemas import FeedIn, FeedInfo
 from .common import cli_settings, configure_cli_logging, console, out, with_service

@@ -27,7 +27,8 @@ from ..errors import LimitExceeded, QAServiceError
 from ..observability import INGESTED
 from ..schemas import DocumentIn, FeedInfo, UrlResult
 from .extract import Article, Entry, extract_article, parse_feed
-from .feeds import MAX_ATTEMPTS, EntryOutcome, FeedPoller, FeedRegistry, FeedStore
+from .feeds import FeedPoller, FeedRegistry
+from .feedstore import MAX_ATTEMPTS, EntryOutcome, FeedStore
 from .fetch import FEED_ACCEPT, PAGE_ACCEPT, Fetcher, FetchError
 from .pipeline import IngestPipeline
 from .wire import Fingerprint, text_hash
