@@ -44,9 +44,16 @@ def assert_grounded(client: TestClient, body: dict) -> None:
         assert re.search(r"\[\d+\]", sentence), sentence
 
 
+@pytest.fixture(scope="module")
+def seeded(shared_client: TestClient, seed_text: str) -> TestClient:
+    """The seed article, ingested once per backend, for the tests that only ask."""
+    seed(shared_client, seed_text)
+    return shared_client
+
+
 @pytest.mark.parametrize("mode", ["extractive", "auto"])
-def test_precondition_question_is_answered_with_the_key_span(client, seed_text, mode):
-    seed(client, seed_text)
+def test_precondition_question_is_answered_with_the_key_span(seeded, mode):
+    client = seeded
     r = client.post("/ask", json={"question": PRECONDITION, "mode": mode})
     assert r.status_code == 200
     body = r.json()
@@ -62,9 +69,8 @@ def test_precondition_question_is_answered_with_the_key_span(client, seed_text, 
     assert all(c["quote"].count(". ") == 0 for c in body["citations"])
 
 
-def test_question_the_articles_do_not_answer_abstains(client, seed_text):
-    seed(client, seed_text)
-    body = client.post("/ask", json={"question": OFF_TOPIC}).json()
+def test_question_the_articles_do_not_answer_abstains(seeded):
+    body = seeded.post("/ask", json={"question": OFF_TOPIC}).json()
     assert body["answerable"] is False and body["citations"] == []
     assert body["grounding"] == "none"
     assert "do not answer" in body["answer"]
@@ -112,9 +118,8 @@ def replayed_answer(events: list[tuple[str, dict]]) -> str:
     return text
 
 
-def test_streaming_sends_deltas_then_citations_then_done(client, seed_text):
-    seed(client, seed_text)
-    events = read_events(client, {"question": PRECONDITION, "stream": True})
+def test_streaming_sends_deltas_then_citations_then_done(seeded):
+    events = read_events(seeded, {"question": PRECONDITION, "stream": True})
     kinds = [k for k, _ in events]
     assert kinds[0] == "delta" and kinds[-2:] == ["citations", "done"]
     assert set(kinds[:-2]) <= {"delta", "reset"}
@@ -134,8 +139,8 @@ def test_no_documents_is_a_clear_answer_not_an_error(client):
     [{"question": ""}, {"question": "  "}, {"question": 3}, {}, {"question": "x" * 5000},
      {"question": "ok", "mode": "poetic"}, {"question": "ok", "top_k": 0}],
 )  # fmt: skip
-def test_bad_questions_get_422(client, payload):
-    r = client.post("/ask", json=payload)
+def test_bad_questions_get_422(seeded, payload):
+    r = seeded.post("/ask", json=payload)
     assert r.status_code == 422 and r.json()["status"] == 422
 
 

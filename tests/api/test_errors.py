@@ -14,11 +14,12 @@ def snapshot(client: TestClient) -> dict:
     return client.get("/documents", params={"limit": 1000}).json()
 
 
-@pytest.fixture
-def seeded(client: TestClient, seed_text: str) -> TestClient:
-    r = client.post("/documents", json={"documents": [{"id": "syria", "text": seed_text}]})
+@pytest.fixture(scope="module")
+def seeded(shared_client: TestClient, seed_text: str) -> TestClient:
+    """Seeded once per backend: every test on it is rejected and must leave it as it is."""
+    r = shared_client.post("/documents", json={"documents": [{"id": "syria", "text": seed_text}]})
     assert r.status_code == 200
-    return client
+    return shared_client
 
 
 BAD_INGESTS = [

@@ -23,8 +23,15 @@ def assert_exact(client: TestClient, body: dict) -> None:
             assert text[c["start"] : c["end"]] == c["quote"]
 
 
-def test_three_sentence_summary_of_the_seed_article(client, seed_text):
-    ingest(client, syria=seed_text)
+@pytest.fixture(scope="module")
+def seeded(shared_client: TestClient, seed_text: str) -> TestClient:
+    """The seed article as "syria", ingested once per backend, for the tests that only read."""
+    ingest(shared_client, syria=seed_text)
+    return shared_client
+
+
+def test_three_sentence_summary_of_the_seed_article(seeded):
+    client = seeded
     r = client.post("/summarize", json={"doc_id": "syria"})
     assert r.status_code == 200
     body = r.json()
@@ -67,9 +74,9 @@ def test_an_updated_article_gets_a_fresh_summary(client, seed_text):
     assert_exact(client, after)
 
 
-def test_adhoc_text_offsets_point_into_the_given_text(client, seed_text):
+def test_adhoc_text_offsets_point_into_the_given_text(seeded, seed_text):
     text = "Preface line without a period\n" + seed_text
-    body = client.post("/summarize", json={"text": text, "max_sentences": 2}).json()
+    body = seeded.post("/summarize", json={"text": text, "max_sentences": 2}).json()
     assert body["doc_ids"] == [] and len(body["sentences"]) == 2
     for s in body["sentences"]:
         c = s["citations"][0]
@@ -85,10 +92,9 @@ def test_query_summarizes_what_it_finds(client, seed_text):
     assert_exact(client, body)
 
 
-def test_streaming_sends_sentences_then_summary(client, seed_text):
-    ingest(client, syria=seed_text)
+def test_streaming_sends_sentences_then_summary(seeded):
     events, kind = [], None
-    with client.stream("POST", "/summarize", json={"doc_id": "syria", "stream": True}) as r:
+    with seeded.stream("POST", "/summarize", json={"doc_id": "syria", "stream": True}) as r:
         for line in r.iter_lines():
             if line.startswith("event:"):
                 kind = line.split(":", 1)[1].strip()
@@ -115,9 +121,8 @@ def test_streaming_sends_sentences_then_summary(client, seed_text):
         ({"doc_id": "syria", "mode": "poem"}, 422),
     ],
 )
-def test_bad_requests(client, seed_text, payload, status):
-    ingest(client, syria=seed_text)
-    r = client.post("/summarize", json=payload)
+def test_bad_requests(seeded, payload, status):
+    r = seeded.post("/summarize", json=payload)
     assert r.status_code == status, r.text
     assert r.json()["status"] == status and r.json()["detail"]
 
