@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..storage.localdb import immediate_tx
+from ..storage.localdb import immediate_tx, select_in
 from ..storage.types import now_iso
 
 _SCHEMA = """
@@ -237,13 +237,11 @@ class FeedStore:
     def entry_states(self, feed_id: str, keys: Sequence[str]) -> dict[str, tuple[str, int]]:
         out: dict[str, tuple[str, int]] = {}
         with self._lock:
-            for i in range(0, len(keys), 500):
-                part = list(keys[i : i + 500])
-                rows = self._conn.execute(
-                    "SELECT key, status, attempts FROM feed_entries WHERE feed_id = ?"
-                    f" AND key IN ({','.join('?' * len(part))})",
-                    [feed_id, *part],
-                ).fetchall()
+            sql = (
+                "SELECT key, status, attempts FROM feed_entries WHERE feed_id = ?"
+                " AND key IN ({marks})"
+            )
+            for rows in select_in(self._conn, sql, keys, before=[feed_id]):
                 out.update((r[0], (r[1], r[2])) for r in rows)
         return out
 

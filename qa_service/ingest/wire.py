@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..storage.localdb import immediate_tx
+from ..storage.localdb import immediate_tx, select_in
 from ..storage.protocols import Searcher
 from ..storage.types import Filters, Hit, SearchMode, TxHook
 
@@ -229,13 +229,11 @@ class WireIndex:
     def links(self, doc_ids: Sequence[str]) -> dict[str, Link]:
         out: dict[str, Link] = {}
         with self._lock:
-            for i in range(0, len(doc_ids), 500):
-                part = list(doc_ids[i : i + 500])
-                rows = self._conn.execute(
-                    "SELECT doc_id, cluster, linked_to, similarity FROM wire_docs"
-                    f" WHERE doc_id IN ({','.join('?' * len(part))})",
-                    part,
-                ).fetchall()
+            sql = (
+                "SELECT doc_id, cluster, linked_to, similarity FROM wire_docs"
+                " WHERE doc_id IN ({marks})"
+            )
+            for rows in select_in(self._conn, sql, doc_ids):
                 out.update((r[0], Link(r[1], r[2], r[3])) for r in rows)
         return out
 

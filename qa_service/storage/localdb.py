@@ -1,15 +1,31 @@
 """The local SQLite file's plumbing, shared by everything that keeps tables in it (documents,
-jobs, feeds, wire copies): how a connection is opened and how a write transaction is taken."""
+jobs, feeds, wire copies): how a connection is opened, how a write transaction is taken and
+how an `IN` list is read in batches."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
 from ..errors import StorageError
+
+#: Values per ``IN (...)`` list: well below SQLite's limit on bound parameters.
+IN_BATCH = 500
+
+
+def select_in(
+    conn: sqlite3.Connection, sql: str, values: Sequence[Any], before: Sequence[Any] = ()
+) -> Iterator[list[Any]]:
+    """The rows of ``sql`` for ``values``, one batch of ``IN_BATCH`` values at a time: ``sql``
+    holds ``{marks}`` where the ``IN`` list's placeholders go, ``before`` binds the parameters
+    ahead of it. The caller holds whatever lock guards ``conn``."""
+    for i in range(0, len(values), IN_BATCH):
+        part = list(values[i : i + IN_BATCH])
+        marks = ",".join("?" * len(part))
+        yield conn.execute(sql.replace("{marks}", marks), [*before, *part]).fetchall()
 
 
 @contextmanager

@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from ..errors import StorageError
 from .jobs import JobStore
-from .localdb import connect, immediate_tx
+from .localdb import connect, immediate_tx, select_in
 from .types import (
     ChunkRow,
     DocumentWrite,
@@ -141,12 +141,8 @@ class SQLiteStore:
     def get_documents(self, doc_ids: Sequence[str]) -> dict[str, StoredDocument]:
         out: dict[str, StoredDocument] = {}
         with self._lock:
-            for i in range(0, len(doc_ids), 500):
-                part = list(doc_ids[i : i + 500])
-                marks = ",".join("?" * len(part))
-                rows = self._conn.execute(
-                    f"SELECT {_DOC_COLUMNS} FROM documents WHERE id IN ({marks})", part
-                ).fetchall()
+            sql = f"SELECT {_DOC_COLUMNS} FROM documents WHERE id IN ({{marks}})"
+            for rows in select_in(self._conn, sql, doc_ids):
                 out.update((r["id"], _row_to_doc(r)) for r in rows)
         return out
 
@@ -239,14 +235,11 @@ class SQLiteStore:
         """Each document's chunks with their vectors (to copy them into another store)."""
         out: dict[str, list[NewChunk]] = {d: [] for d in doc_ids}
         with self._lock:
-            for i in range(0, len(doc_ids), 500):
-                part = list(doc_ids[i : i + 500])
-                marks = ",".join("?" * len(part))
-                rows = self._conn.execute(
-                    'SELECT doc_id, ord, start, "end", vector FROM chunks'
-                    f" WHERE doc_id IN ({marks}) ORDER BY doc_id, ord",
-                    part,
-                ).fetchall()
+            sql = (
+                'SELECT doc_id, ord, start, "end", vector FROM chunks'
+                " WHERE doc_id IN ({marks}) ORDER BY doc_id, ord"
+            )
+            for rows in select_in(self._conn, sql, doc_ids):
                 for r in rows:
                     vec = np.frombuffer(r[4], dtype=np.float32)
                     out[r[0]].append(NewChunk(r[1], r[2], r[3], vec))
@@ -257,15 +250,12 @@ class SQLiteStore:
         """Chunks with their text (sliced from the document) and document metadata."""
         out: dict[int, ChunkRow] = {}
         with self._lock:
-            for i in range(0, len(chunk_ids), 500):
-                part = [int(x) for x in chunk_ids[i : i + 500]]
-                marks = ",".join("?" * len(part))
-                rows = self._conn.execute(
-                    'SELECT c.id, c.doc_id, c.ord, c.start, c."end", d.text, d.title, d.url,'
-                    " d.published_at, d.source FROM chunks c JOIN documents d ON d.id = c.doc_id"
-                    f" WHERE c.id IN ({marks})",
-                    part,
-                ).fetchall()
+            sql = (
+                'SELECT c.id, c.doc_id, c.ord, c.start, c."end", d.text, d.title, d.url,'
+                " d.published_at, d.source FROM chunks c JOIN documents d ON d.id = c.doc_id"
+                " WHERE c.id IN ({marks})"
+            )
+            for rows in select_in(self._conn, sql, [int(x) for x in chunk_ids]):
                 for r in rows:
                     out[r[0]] = ChunkRow(
                         id=r[0],
@@ -295,17 +285,15 @@ class SQLiteStore:
         index neither holds every vector in memory twice nor blocks other readers throughout.
         """
         if chunk_ids is not None:
-            ids = [int(x) for x in chunk_ids]
-            for i in range(0, len(ids), 500):
-                part = ids[i : i + 500]
-                marks = ",".join("?" * len(part))
-                with self._lock:
-                    rows = self._conn.execute(
-                        f"SELECT id, vector FROM chunks WHERE id IN ({marks})", part
-                    ).fetchall()
+            sql = "SELECT id, vector FROM chunks WHERE id IN ({marks})"
+            batches = select_in(self._conn, sql, [int(x) for x in chunk_ids])
+            while True:
+                with self._lock:  # per batch: each query runs inside next()
+                    rows = next(batches, None)
+                if rows is None:
+                    return
                 if rows:
                     yield _unpack_vectors(rows)
-            return
         last = -1
         while True:
             with self._lock:
