@@ -42,8 +42,8 @@ def decide(
     With a reader: the best sentence's reader score reaches ``reader_threshold`` (or the higher
     ``reader_threshold_unknown_name`` when the question names something its passage never
     mentions) and its cosine to the question ``reader_min_similarity`` (off-topic
-    questions). Without one,
-    three checks, all on numbers calibrated on SQuAD 2.0 dev (``scripts/eval_qa.py``):
+    questions). Without one, three checks, all on numbers calibrated on SQuAD 2.0 dev
+    (``scripts/eval_qa.py``):
 
     * the best sentence's cosine to the question reaches ``answer_min_similarity``
       (off-topic questions fail here);
