@@ -212,14 +212,6 @@ class Settings(BaseSettings):
         return self.data_dir / "vectors.faiss"
 
 
-def find_local_model(name: str, models_dir: Path) -> str | None:
-    """A model folder as given, or under ``models_dir``; None means a Hugging Face id."""
-    for candidate in (name, str(models_dir / name)):
-        if Path(candidate).exists():
-            return candidate
-    return None
-
-
 @lru_cache
 def get_settings() -> Settings:
     """The process-wide settings, built on first use (never at import time)."""

@@ -15,9 +15,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from ..config import DEFAULT_GENERATOR_MODEL, Settings, find_local_model
+from ..config import DEFAULT_GENERATOR_MODEL, Settings
 from ..errors import ModelError, Overloaded
 from .embedding import resolve_device
+from .paths import resolve_model
 
 log = logging.getLogger(__name__)
 
@@ -97,16 +98,13 @@ def pick_dtype(device: str) -> str:
 
 def resolve_generator_model(settings: Settings) -> str:
     """A local folder (as given, or under ``models_dir``) or else a Hugging Face id."""
-    name = settings.generator_model
-    local = find_local_model(name, settings.models_dir)
-    if local is not None:
-        return local
-    if name == DEFAULT_GENERATOR_MODEL:
-        raise ModelError(
-            f"The default generator is not prepared in {settings.models_dir}/. Run "
-            "`make models` (or `qa-service prepare-models`) once, or set QA_GENERATOR=none."
-        )
-    return name
+    return resolve_model(
+        settings.generator_model,
+        settings.models_dir,
+        default=DEFAULT_GENERATOR_MODEL,
+        missing=f"The default generator is not prepared in {settings.models_dir}/. Run "
+        "`make models` (or `qa-service prepare-models`) once, or set QA_GENERATOR=none.",
+    )
 
 
 class GeneratorBase:

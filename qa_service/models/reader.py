@@ -31,8 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from ..config import DEFAULT_READER_MODEL, find_local_model
+from ..config import DEFAULT_READER_MODEL
 from ..errors import ModelError
+from .paths import resolve_model
 
 if TYPE_CHECKING:
     import torch
@@ -341,17 +342,14 @@ def export_onnx(net: Any, tokenizer: Any, folder: Path) -> None:
 
 def resolve_reader_model(settings: Settings) -> str:
     """A local folder (as given, or under ``models_dir``) or else a Hugging Face id."""
-    name = settings.reader_model
-    local = find_local_model(name, settings.models_dir)
-    if local is not None:
-        return local
-    if name == DEFAULT_READER_MODEL:
-        raise ModelError(
-            f"The reader is missing from {settings.models_dir}/{name}: it ships with the "
-            "project (git checkout), or train one with scripts/train_reader.py; "
-            "QA_READER=none runs without it."
-        )
-    return name
+    return resolve_model(
+        settings.reader_model,
+        settings.models_dir,
+        default=DEFAULT_READER_MODEL,
+        missing=f"The reader is missing from {settings.models_dir}/{settings.reader_model}: it "
+        "ships with the project (git checkout), or train one with scripts/train_reader.py; "
+        "QA_READER=none runs without it.",
+    )
 
 
 def load_reader(settings: Settings) -> Reader | None:
