@@ -301,8 +301,9 @@ def main() -> None:
     p.add_argument(
         "--context",
         action=argparse.BooleanOptionalAction,
-        default=True,
-        help="show the reader the title and the previous sentence after each sentence",
+        default=False,
+        help="show the reader the title and the previous sentence after each sentence (a "
+        "full-length run did no better than the sentence alone; see the model card)",
     )
     p.add_argument("--lr", type=float, default=6e-5)
     p.add_argument("--span-weight", type=float, default=0.5)
