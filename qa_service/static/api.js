@@ -56,6 +56,25 @@ export function clearError() {
   $("error-text").textContent = "";
 }
 
+/**
+ * A form's request: its submit button is disabled meanwhile; on success `show(result)`, the form
+ * is cleared and `reload()` refreshes the list it adds to; a failure is shown in the error bar.
+ */
+export async function submitForm(form, send, show, reload) {
+  const button = form.querySelector("button[type=submit]");
+  button.disabled = true;
+  clearError();
+  try {
+    show(await send());
+    form.reset();
+    await reload();
+  } catch (e) {
+    showError(e);
+  } finally {
+    button.disabled = false;
+  }
+}
+
 function authHeaders() {
   const key = localStorage.getItem(KEY_STORAGE);
   return key ? { Authorization: `Bearer ${key}` } : {};

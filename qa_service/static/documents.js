@@ -1,6 +1,6 @@
 // The document list: paging, deleting, and adding documents (pasted text, files, URLs).
 
-import { api, apiJson, clearError, showError } from "./api.js";
+import { api, apiJson, clearError, showError, submitForm } from "./api.js";
 import { $, confirmDialog, el, formatDate, plural } from "./dom.js";
 import { closeDocument, currentDocumentId, openDocument } from "./viewer.js";
 
@@ -105,19 +105,8 @@ function showUrlResults(r) {
   );
 }
 
-async function submitWith(form, send, show = showIngestResult) {
-  const button = form.querySelector("button[type=submit]");
-  button.disabled = true;
-  clearError();
-  try {
-    show(await send());
-    form.reset();
-    await loadDocuments();
-  } catch (e) {
-    showError(e);
-  } finally {
-    button.disabled = false;
-  }
+function submitWith(form, send, show = showIngestResult) {
+  return submitForm(form, send, show, loadDocuments);
 }
 
 export function initDocuments() {

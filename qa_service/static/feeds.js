@@ -1,6 +1,6 @@
 // Followed RSS/Atom feeds: list, follow, check now, stop following.
 
-import { api, apiJson, clearError, showError } from "./api.js";
+import { api, apiJson, clearError, showError, submitForm } from "./api.js";
 import { loadDocuments } from "./documents.js";
 import { $, confirmDialog, el, formatTime, plural, safeHref } from "./dom.js";
 
@@ -94,27 +94,17 @@ async function removeFeed(id, name) {
   }
 }
 
-async function followFeed(e) {
+function followFeed(e) {
   e.preventDefault();
-  const form = e.target;
-  const button = form.querySelector("button[type=submit]");
   const body = { url: $("feed-url").value.trim() };
   const minutes = Number($("feed-interval").value);
   if (minutes > 0) body.interval_minutes = minutes;
-  button.disabled = true;
-  clearError();
-  try {
-    const f = await apiJson("/feeds", { method: "POST", json: body });
+  const show = (f) =>
     $("feed-result").replaceChildren(
       el("p", {}, `Following “${f.title || f.url}”; its articles are being added.`),
     );
-    form.reset();
-    await loadFeeds();
-  } catch (err) {
-    showError(err);
-  } finally {
-    button.disabled = false;
-  }
+  const send = () => apiJson("/feeds", { method: "POST", json: body });
+  return submitForm(e.target, send, show, loadFeeds);
 }
 
 export function initFeeds() {
