@@ -45,6 +45,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from qa_service.models.embedding import resolve_embedding_model  # noqa: E402
+from qa_service.models.generation import cpu_has_bf16  # noqa: E402
 from qa_service.models.reader import (  # noqa: E402
     READER_CONFIG,
     build_net,
@@ -92,6 +93,43 @@ class Group:
 
     question: str
     pairs: list[tuple[str, str, float, tuple[int, int] | None]]  # sentence, context, label, span
+
+
+def load_extra(
+    paths: list[Path], paragraphs: dict[str, Paragraph], questions: list[dict[str, Any]]
+) -> int:
+    """Add our own questions over the training paragraphs (``scripts/data/``): adversarial
+    unanswerable ones (``doc_id``, ``question``, ``plausible``: the sentence a careless reader
+    would cite, which becomes their first negative) and answerable rewordings of SQuAD
+    questions (``of``: the original's id, whose answers they take). Returns how many."""
+    by_id = {q["id"]: q for q in questions if "id" in q}
+    added = 0
+    for path in paths:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            obj = json.loads(line)
+            if "of" in obj:
+                original = by_id.get(obj["of"])
+                if original is None:
+                    continue
+                q = {**original, "id": obj["id"], "question": obj["question"]}
+            elif obj.get("doc_id") in paragraphs:
+                q = {
+                    "id": obj["id"],
+                    "question": obj["question"],
+                    "doc_id": obj["doc_id"],
+                    "answerable": False,
+                    "answers": [],
+                    "plausible": obj.get("plausible"),
+                    "adversarial": True,
+                }
+            else:
+                continue
+            q["source"] = path.name
+            questions.append(q)
+            added += 1
+    return added
 
 
 def load_data(folder: Path) -> tuple[dict[str, Paragraph], list[dict[str, Any]]]:
@@ -145,9 +183,15 @@ def make_group(
         if positive_idx is None:
             return None  # the answer crosses a sentence boundary: no clean label
     answer_texts = [a["text"].lower() for a in answers]
+    # an adversarial question written against one sentence: that sentence, first of all
+    plausible = tuple(q.get("plausible") or ())
+    if plausible in para.sentences:
+        k = para.sentences.index(plausible)  # type: ignore[arg-type]
+        pairs.append((para.text[slice(*plausible)], para.context(k), 0.0, None))
+        negatives -= 1
     candidates = []
     for k, (s, e) in enumerate(para.sentences):
-        if k == positive_idx:
+        if k == positive_idx or (s, e) == plausible:
             continue
         sent = para.text[s:e]
         if any(t in sent.lower() for t in answer_texts):
@@ -179,9 +223,18 @@ def make_group(
     return Group(q["question"], pairs) if pairs else None
 
 
-def schedule(questions: list[dict[str, Any]], steps: int, groups: int, passes: int, seed: int):
-    """The order of questions for the whole run: the adversarial-article questions ``passes``
-    times, SQuAD 1.1 questions filling the rest (each at most once while they last)."""
+def schedule(
+    questions: list[dict[str, Any]],
+    steps: int,
+    groups: int,
+    passes: int,
+    seed: int,
+    v1_share: float | None = None,
+):
+    """The order of questions for the whole run: the adversarial-article questions (and our
+    own, ``--extra``) ``passes`` times, SQuAD 1.1 questions filling the rest (each at most once
+    while they last). ``v1_share`` reserves that share of the run for SQuAD 1.1 questions
+    (answerable) however many others there are, to keep the classes balanced."""
     rng = random.Random(seed)
     extra = [i for i, q in enumerate(questions) if q["source"] != "squad_v1_train.jsonl"]
     v1 = [i for i, q in enumerate(questions) if q["source"] == "squad_v1_train.jsonl"]
@@ -190,6 +243,8 @@ def schedule(questions: list[dict[str, Any]], steps: int, groups: int, passes: i
     for _ in range(passes):
         rng.shuffle(extra)
         order.extend(extra)
+    if v1_share is not None:
+        order = order[: total - round(v1_share * total)]
     rng.shuffle(v1)
     need = max(total - len(order), 0)
     order.extend((v1 * (need // max(len(v1), 1) + 1))[:need])
@@ -292,6 +347,23 @@ def main() -> None:
         help="start from a reader checkpoint folder (a second phase, e.g. more adversarial "
         "passes at a lower --lr) instead of the bare --base encoder",
     )
+    p.add_argument(
+        "--extra",
+        type=Path,
+        nargs="*",
+        default=[],
+        metavar="JSONL",
+        help="our own questions over the training paragraphs, repeated like the adversarial "
+        "articles: scripts/data/adversarial/*.jsonl (unanswerable) and "
+        "scripts/data/variants.jsonl (answerable acronym/demonym rewordings)",
+    )
+    p.add_argument(
+        "--v1-share",
+        type=float,
+        default=None,
+        help="share of the run's questions taken from SQuAD 1.1 (answerable) whatever the "
+        "size of the adversarial pool (default: SQuAD 1.1 only fills what the pool leaves)",
+    )
     p.add_argument("--steps", type=int, default=3000)
     p.add_argument("--minutes", type=float, default=75.0)
     p.add_argument("--groups", type=int, default=8, help="questions per step")
@@ -310,7 +382,13 @@ def main() -> None:
     p.add_argument("--checkpoint-minutes", type=float, default=10.0)
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument(
+        "--bf16",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="bf16 autocast on the CPU (default: only where the CPU computes bf16 natively, "
+        "AVX-512 BF16 or AMX; elsewhere it is emulated and about 10x slower than float32)",
+    )
     p.add_argument(
         "--export-only",
         type=Path,
@@ -347,14 +425,18 @@ def main() -> None:
 
     t_load = time.perf_counter()
     paragraphs, questions = load_data(args.data)
+    extra = load_extra(args.extra, paragraphs, questions)
     by_article: dict[str, list[str]] = {}
     for pid, para in paragraphs.items():
         by_article.setdefault(para.article, []).append(pid)
-    order = schedule(questions, args.steps, args.groups, args.adversarial_passes, args.seed)
+    order = schedule(
+        questions, args.steps, args.groups, args.adversarial_passes, args.seed, args.v1_share
+    )
     log.info(
-        "%d paragraphs, %d questions loaded in %.0fs; %d steps of %d questions on %s",
+        "%d paragraphs, %d questions (%d of ours) loaded in %.0fs; %d steps of %d questions on %s",
         len(paragraphs),
         len(questions),
+        extra,
         time.perf_counter() - t_load,
         args.steps,
         args.groups,
@@ -385,7 +467,14 @@ def main() -> None:
 
     bce = torch.nn.BCEWithLogitsLoss()
     ce = torch.nn.CrossEntropyLoss(ignore_index=-100)
-    use_bf16 = args.bf16 and device == "cpu" and torch.backends.mkldnn.is_available()
+    native_bf16 = cpu_has_bf16()
+    use_bf16 = device == "cpu" and (native_bf16 if args.bf16 is None else args.bf16)
+    log.info(
+        "bf16 autocast %s (CPU native bf16: %s%s)",
+        "on" if use_bf16 else "off",
+        native_bf16,
+        "" if args.bf16 is None else ", set by --bf16/--no-bf16",
+    )
     meta = {
         "name": "qa-service-reader-minilm-l6",
         "base": args.base,
@@ -398,6 +487,8 @@ def main() -> None:
         "adversarial_passes": args.adversarial_passes,
         "lr": args.lr,
         "init": str(args.init) if args.init else None,
+        "extra": [p.name for p in args.extra],
+        "v1_share": args.v1_share,
     }
     model.train()
     started = time.perf_counter() - trained_s

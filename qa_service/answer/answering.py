@@ -37,6 +37,7 @@ from ..models.reader import Reader
 from ..schemas import AskMode, AskResponse, ModelInfo
 from ..storage.protocols import DocumentStore, Searcher
 from ..storage.types import Filters
+from ..text.answer_types import expected_type
 from ..text.grounding import Terms, check_claims
 from . import citing
 from .citing import _trim, _with_marker
@@ -175,8 +176,14 @@ class Answerer:
         q_terms = Terms.of(question)
         ranked = candidates(q_terms, hits, self.retriever.idf(q_terms.content))
         if self.reader is not None:
+            wanted = expected_type(question) if self.settings.answer_types else None
             evidence = read_sentences(
-                self.reader, question, ranked[: self.settings.reader_candidates], timings
+                self.reader,
+                question,
+                ranked[: self.settings.reader_candidates],
+                timings,
+                wanted,
+                q_terms,
             )
             # the cosine of the best few, for the gate's topicality check (cached vectors)
             top = evidence[: self.PROMPT_SOURCES]

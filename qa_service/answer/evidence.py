@@ -2,7 +2,9 @@
 
 Every candidate is an exact span of a stored document (``start``/``end`` in document offsets),
 so whatever is finally cited can be checked against the stored text. Headlines and paragraphs
-that address a model ("ignore previous instructions") never become evidence.
+that address a model ("ignore previous instructions") and page furniture (bylines, captions,
+"Scroll down for video": ``text.furniture``) never become evidence; a dateline ("(CNN)") is
+trimmed off the sentence it opens.
 """
 
 from __future__ import annotations
@@ -13,8 +15,11 @@ from dataclasses import dataclass
 
 from ..models.reader import Reader, reader_context
 from ..storage.types import Hit
+from ..text.answer_types import AnswerType, holds
 from ..text.chunking import split_sentences
+from ..text.furniture import dateline_length, is_furniture
 from ..text.grounding import Terms, in_spans, instruction_paragraphs, overlap
+from ..text.variants import align_question
 
 
 @dataclass(slots=True)
@@ -35,6 +40,9 @@ class Evidence:
     score: float = 0.0
     #: The reader's short answer: ``(start, end)`` inside ``quote``.
     span: tuple[int, int] | None = None
+    #: Whether the sentence holds the kind of thing the question asks for (a name, a
+    #: quantity, a time, a place: ``text.answer_types``); True when it asks for no kind.
+    fits: bool = True
 
 
 def candidates(q_terms: Terms, hits: Sequence[Hit], idf: dict[str, float]) -> list[Evidence]:
@@ -53,8 +61,10 @@ def candidates(q_terms: Terms, hits: Sequence[Hit], idf: dict[str, float]) -> li
             if (chunk.doc_id, start) in seen:
                 continue
             seen.add((chunk.doc_id, start))
-            if s.heading or in_spans(s.start, addressed_to_model):
-                continue  # never evidence: a headline, or a paragraph addressed to a model
+            if s.heading or in_spans(s.start, addressed_to_model) or is_furniture(quote):
+                continue  # never evidence: a headline, furniture, or text addressed to a model
+            skip = dateline_length(quote)
+            start, quote = start + skip, quote[skip:]
             e = Evidence(
                 doc_id=chunk.doc_id,
                 title=chunk.title,
@@ -76,15 +86,24 @@ def read_sentences(
     question: str,
     evidence: list[Evidence],
     timings: dict[str, float] | None = None,
+    wanted: AnswerType | None = None,
+    q_terms: Terms | None = None,
 ) -> list[Evidence]:
     """Score each sentence with the reader (its score and short answer span); best first.
 
-    ``timings["read"]`` gets the reader's time in milliseconds.
+    The reader reads the question with its names in the forms the evidence uses ("UN" ->
+    "U.N.": ``text.variants.align_question``). With ``wanted`` (the kind of answer the question
+    asks for), sentences that hold one come before those that do not. ``timings["read"]``
+    gets the reader's time in milliseconds.
     """
     t0 = time.perf_counter()
-    readings = reader.read(question, [e.quote for e in evidence], [e.context for e in evidence])
+    aligned = align_question(question, [e.quote for e in evidence])
+    readings = reader.read(aligned, [e.quote for e in evidence], [e.context for e in evidence])
     if timings is not None:
         timings["read"] = (time.perf_counter() - t0) * 1000
+    asked = q_terms or Terms.of(question)
     for e, r in zip(evidence, readings, strict=True):
         e.score, e.span = r.score, r.span
-    return sorted(evidence, key=lambda e: -e.score)
+        if wanted is not None:
+            e.fits = holds(wanted, e.quote, asked)
+    return sorted(evidence, key=lambda e: (not e.fits, -e.score))

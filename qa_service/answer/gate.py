@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from ..config import Settings
 from ..text.grounding import Terms, overlap
+from ..text.variants import unknown_names
 from .evidence import Evidence
 
 
@@ -41,9 +42,10 @@ def decide(
 
     With a reader: the best sentence's reader score reaches ``reader_threshold`` (or the higher
     ``reader_threshold_unknown_name`` when the question names something its passage never
-    mentions) and its cosine to the question ``reader_min_similarity`` (off-topic
-    questions). Without one, three checks, all on numbers calibrated on SQuAD 2.0 dev
-    (``scripts/eval_qa.py``):
+    mentions, in any of its forms: ``text.variants``), its cosine to the question
+    ``reader_min_similarity`` (off-topic questions), and it holds the kind of answer the
+    question asks for (``Evidence.fits``: a name, a quantity, a time, a place). Without one,
+    three checks, all on numbers calibrated on SQuAD 2.0 dev (``scripts/eval_qa.py``):
 
     * the best sentence's cosine to the question reaches ``answer_min_similarity``
       (off-topic questions fail here);
@@ -56,9 +58,11 @@ def decide(
         return Gate(False, "no evidence")
     best = evidence[0]
     q_terms = Terms.of(question)
-    passage = Terms.of(f"{best.title or ''}\n{best.chunk_text}")
+    passage_text = f"{best.title or ''}\n{best.chunk_text}"
+    passage = Terms.of(passage_text)
     coverage = overlap(q_terms, passage, idf)
-    unknown = sorted(n for n in q_terms.names if n not in passage.vocabulary)
+    # "UN" / "U.N." / "United Nations", "Russia" / "Russian": one name (text.variants)
+    unknown = unknown_names(question, q_terms.names, passage_text, passage.vocabulary)
     gate = Gate(
         answerable=False,
         reason="",
@@ -72,6 +76,8 @@ def decide(
         gate.best_reader = best.score
         if best.score < reader_threshold:
             gate.reason = f"the reader's best score {best.score:.2f} < {reader_threshold:.2f}"
+        elif not best.fits:
+            gate.reason = "no evidence sentence holds the kind of answer the question asks for"
         elif best.dense < s.reader_min_similarity:
             gate.reason = (
                 f"the best sentence's similarity {best.dense:.2f} < {s.reader_min_similarity}"

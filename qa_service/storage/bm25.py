@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import Stemmer
 
+from ..text.variants import squash_acronyms
 from .fusion import bm25_idf
 
 log = logging.getLogger(__name__)
@@ -26,8 +27,13 @@ Ids = npt.NDArray[np.int64]
 
 
 def _tokenize(texts: list[str], stemmer: Stemmer.Stemmer) -> bm25s.tokenization.Tokenized:
+    # "U.N." and "UN" are one term (bm25s would drop the dotted form's one-letter pieces)
     return bm25s.tokenize(
-        texts, stopwords="en", stemmer=stemmer, show_progress=False, allow_empty=True
+        [squash_acronyms(t) for t in texts],
+        stopwords="en",
+        stemmer=stemmer,
+        show_progress=False,
+        allow_empty=True,
     )
 
 

@@ -21,12 +21,13 @@ import Stemmer
 from bm25s.stopwords import STOPWORDS_EN_PLUS
 from text_to_num import alpha2digit
 
+from .variants import squash_acronyms
+
 _WORD_RE = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*", re.UNICODE)
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
 _NAME_RE = re.compile(r"\b[A-Z][\w\u2019'.-]*[\w]|\b[A-Z]\b")
 _MARKER_RE = re.compile(r"\s*\[(\d+)\]")
 _POSSESSIVE_RE = re.compile(r"['\u2019](s|m|ve|ll|re|d|t)$")  # possessive or contraction
-_ACRONYM_RE = re.compile(r"\b[A-Za-z](?:\.[A-Za-z])+\b\.?")
 
 # Quantities of a scale word: "half-a-million", "1.5 million", "a quarter of a billion".
 _SCALES = {"thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12}
@@ -117,7 +118,7 @@ class Terms:
     @classmethod
     def of(cls, text: str) -> Terms:
         text = _MARKER_RE.sub(" ", text)
-        text = _ACRONYM_RE.sub(lambda m: m.group().replace(".", ""), text)  # U.N. -> UN
+        text = squash_acronyms(text)  # U.N. -> UN
         words = [_POSSESSIVE_RE.sub("", w.lower()) for w in _WORD_RE.findall(text)]
         stems = _stemmer().stemWords(words)
         content = {
