@@ -22,6 +22,18 @@ title, test = the other half; thresholds are chosen on calibration only).
 reader threshold that keeps --keep of the calibration half's answerable questions answered,
 and reports the test half at that threshold together with the whole answered/abstained curve;
 --write-threshold stores it in the reader's reader.json, where the service reads it.
+
+    python scripts/eval_qa.py --news scripts/data/news_dev.jsonl [--articles PATH] [--modes ...]
+        [--split all|calibration|test] [--out bench/results/eval_qa_news.json]
+    python scripts/eval_qa.py --news scripts/data/news_dev.jsonl --calibrate
+
+--news measures our own news dev set (scripts/news_dev.py): the 30 articles of
+../shared/data/eval/news_summaries_dev.jsonl are ingested and every question asked the same way.
+An answerable question is right when it is answered and one citation's [start, end] contains the
+gold answer span; unanswerable and off-topic ones should be abstained on. Reported per kind,
+split (calibration = articles at even positions in id order), question type and tag, with the
+quote exactness and the failed questions. With --calibrate: the right/abstained curve over
+reader thresholds on the calibration half only (no threshold is written).
 """
 
 from __future__ import annotations
@@ -44,6 +56,12 @@ from qa_service.schemas import DocumentIn
 from qa_service.service import QAService
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT / "scripts") not in sys.path:
+    sys.path.insert(0, str(ROOT / "scripts"))
+
+from news_dev import ARTICLES as NEWS_ARTICLES  # noqa: E402
+from news_dev import load_articles  # noqa: E402
+from news_dev import split_of as news_split_of  # noqa: E402
 
 OFFTOPIC = ROOT / "scripts" / "data" / "offtopic_questions.txt"
 
@@ -53,7 +71,8 @@ def article_of(doc_id: str) -> str:
 
 
 def load(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    docs, questions = [], []
+    docs: list[dict[str, Any]] = []
+    questions: list[dict[str, Any]] = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip():
             obj = json.loads(line)
@@ -72,7 +91,10 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
-def run_mode(service: QAService, items: list[dict[str, Any]], mode: str) -> list[dict[str, Any]]:
+def run_mode(
+    service: QAService, items: list[dict[str, Any]], mode: str, gate_reason: bool = False
+) -> list[dict[str, Any]]:
+    """One row per question; ``gate_reason`` adds the gate's reason to each (the news set)."""
     rows = []
     for n, q in enumerate(items, start=1):
         t0 = time.perf_counter()
@@ -114,6 +136,8 @@ def run_mode(service: QAService, items: list[dict[str, Any]], mode: str) -> list
                 },
             }
         )
+        if gate_reason:
+            rows[-1]["gate_reason"] = None if gate is None else gate.reason
         if n % 50 == 0:
             print(f"  {mode}: {n}/{len(items)}", file=sys.stderr)
     return rows
@@ -216,13 +240,301 @@ def print_table(results: dict[str, dict[str, Any]]) -> None:
             print(f"| {kind} | {c['answered']} | {c['abstained']} |")
 
 
+# --- the news dev set (scripts/news_dev.py) -------------------------------------------------
+
+NEWS_SPLITS = ("calibration", "test")
+NEWS_FIGURES = (
+    "gold article in evidence",
+    "gold text in answer (answerable)",
+    "right, any copy of the answer text (answerable)",
+    "quotes exact",
+)
+
+
+def load_news(path: Path, articles: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The set's questions as run_mode items: the gold article as doc_id, its answer text."""
+    ids = sorted(articles)
+    items, offtopic = [], 0
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        q = json.loads(line)
+        aid = q["article_id"]
+        split = news_split_of(aid, ids, offtopic)
+        offtopic += aid is None
+        span = q["answer"]
+        gold = articles[aid]["text"][span[0] : span[1]] if span else None
+        items.append(
+            {
+                **q,
+                "split": split,
+                "doc_id": aid,
+                "gold_text": gold,
+                "answers": [{"text": gold}] if gold else [],
+            }
+        )
+    return items
+
+
+def cites_gold(row: dict[str, Any], item: dict[str, Any]) -> bool:
+    """Answered, and one citation's [start, end] holds the gold answer span."""
+    span = item["answer"]
+    return (
+        bool(row["answered"])
+        and span is not None
+        and any(
+            c["doc_id"] == item["article_id"] and c["start"] <= span[0] and span[1] <= c["end"]
+            for c in row["citations"]
+        )
+    )
+
+
+def cites_copy(row: dict[str, Any], item: dict[str, Any], text: str) -> bool:
+    """Answered, and a citation in the gold article holds some copy of the answer text (Daily
+    Mail stories repeat facts in captions and later sentences: a looser figure than right)."""
+    gold = item["gold_text"]
+    return (
+        bool(row["answered"])
+        and bool(gold)
+        and any(
+            c["doc_id"] == item["article_id"] and gold in text[c["start"] : c["end"]]
+            for c in row["citations"]
+        )
+    )
+
+
+def news_rows(
+    rows: list[dict[str, Any]], items: list[dict[str, Any]], texts: dict[str, str]
+) -> list[dict[str, Any]]:
+    return [
+        {
+            **r,
+            "article_id": q["article_id"],
+            "question": q["question"],
+            "type": q["type"],
+            "tags": q["tags"],
+            "gold": q["answer"],
+            "gold_text": q["gold_text"],
+            "right": cites_gold(r, q),
+            "right (any copy)": cites_copy(r, q, texts.get(q["article_id"] or "", "")),
+        }
+        for r, q in zip(rows, items, strict=True)
+    ]
+
+
+def tally(rows: list[dict[str, Any]]) -> dict[str, list[int]]:
+    """[count, of] per figure: answerable right and answered, the others abstained."""
+    ans = [r for r in rows if r["kind"] == "answerable"]
+    una = [r for r in rows if r["kind"] == "unanswerable"]
+    off = [r for r in rows if r["kind"] == "offtopic"]
+    return {
+        "answerable right": [sum(bool(r["right"]) for r in ans), len(ans)],
+        "answerable answered": [sum(bool(r["answered"]) for r in ans), len(ans)],
+        "unanswerable abstained": [sum(not r["answered"] for r in una), len(una)],
+        "off-topic abstained": [sum(not r["answered"] for r in off), len(off)],
+    }
+
+
+def failed(r: dict[str, Any]) -> bool:
+    return not r["right"] if r["kind"] == "answerable" else bool(r["answered"])
+
+
+def summarize_news(rows: list[dict[str, Any]], texts: dict[str, str]) -> dict[str, Any]:
+    cites = [c for r in rows for c in r["citations"]]
+    exact = [texts[c["doc_id"]][c["start"] : c["end"]] == c["quote"] for c in cites]
+    on_topic = [r for r in rows if r["kind"] != "offtopic"]
+    ans = [r for r in rows if r["kind"] == "answerable"]
+    by_type, by_tag = defaultdict(list), defaultdict(list)
+    for r in rows:
+        by_type[r["type"]].append(r)
+        for t in r["tags"]:
+            by_tag[t].append(r)
+    return {
+        "questions": len(rows),
+        "all": tally(rows),
+        "gold article in evidence": (
+            sum(bool(r["retrieved_gold"]) for r in on_topic) / len(on_topic) if on_topic else 0.0
+        ),
+        "gold text in answer (answerable)": (
+            sum(bool(r["answered"] and r["answer_hit"]) for r in ans) / len(ans) if ans else 0.0
+        ),
+        "right, any copy of the answer text (answerable)": (
+            sum(bool(r["right (any copy)"]) for r in ans) / len(ans) if ans else 0.0
+        ),
+        "quotes exact": sum(exact) / len(exact) if exact else 1.0,
+        "split": {s: tally([r for r in rows if r["split"] == s]) for s in NEWS_SPLITS},
+        "type": {t: tally(by_type[t]) for t in sorted(by_type)},
+        "tag": {t: tally(by_tag[t]) for t in sorted(by_tag)},
+        "failures": [
+            {
+                "id": r["id"],
+                "kind": r["kind"],
+                "type": r["type"],
+                "question": r["question"],
+                "gold": r["gold_text"],
+                "answered": r["answer"] if r["answered"] else None,
+                "quotes": [c["quote"] for c in r["citations"]],
+                "reason": r["gate_reason"],
+                "cites another copy": r["right (any copy)"],
+            }
+            for r in rows
+            if failed(r)
+        ],
+    }
+
+
+def print_news(results: dict[str, dict[str, Any]]) -> None:
+    def cell(c: list[int]) -> str:
+        return f"{c[0]}/{c[1]} ({c[0] / c[1]:.0%})" if c[1] else "-"
+
+    for mode, res in results.items():
+        print(f"## {mode}: {res['questions']} questions\n")
+        cols = list(res["all"])
+        for title, groups in (
+            ("kind", {"all": res["all"], **res["split"]}),
+            ("type", res["type"]),
+            ("tag", res["tag"]),
+        ):
+            print(f"| {title} | " + " | ".join(cols) + " |\n|---|" + "---|" * len(cols))
+            for name, c in groups.items():
+                print(f"| {name} | " + " | ".join(cell(c[k]) for k in cols) + " |")
+            print()
+        for k in NEWS_FIGURES:
+            print(f"{k}: {res[k]:.3f}")
+        print(f"\nfailed ({len(res['failures'])}):")
+        for f in res["failures"]:
+            said = f"(abstained: {f['reason']})" if f["answered"] is None else repr(f["answered"])
+            note = " (cites another copy of the answer text)" if f["cites another copy"] else ""
+            print(f"- {f['id']} [{f['kind']}/{f['type']}] {f['question']}{note}")
+            print(f"    gold: {f['gold']!r}; answered: {said}")
+            for quote in f["quotes"]:
+                print(f"    cited: {quote!r}")
+        print()
+
+
+def news_at_threshold(rows: list[dict[str, Any]], t: float) -> dict[str, float]:
+    """Figures of an ungated extractive run on the news set as if the gate were ``reader >= t``."""
+
+    def answered(r: dict[str, Any]) -> bool:
+        return bool(r["answered"]) and r["gate"] is not None and r["gate"]["reader"] >= t
+
+    def share(kind: str, pred: Any) -> float:
+        items = [r for r in rows if r["kind"] == kind]
+        return sum(1 for r in items if pred(r)) / len(items) if items else 0.0
+
+    return {
+        "threshold": t,
+        "answerable right": share("answerable", lambda r: answered(r) and r["right"]),
+        "answered (answerable)": share("answerable", answered),
+        "abstain (unanswerable)": share("unanswerable", lambda r: not answered(r)),
+        "abstain (off-topic)": share("offtopic", lambda r: not answered(r)),
+    }
+
+
+def run_news(args: argparse.Namespace) -> None:
+    if args.write_threshold:
+        sys.exit("--write-threshold is for SQuAD only: the news set measures, it does not tune")
+    articles = load_articles(args.articles)
+    items = load_news(args.news, articles)
+    if args.calibrate:  # thresholds are looked at on the calibration half only
+        args.modes, args.split = ["extractive"], "calibration"
+    if args.split != "all":
+        items = [q for q in items if q["split"] == args.split]
+    if args.limit:
+        items = items[: args.limit]
+    texts = {aid: a["text"] for aid, a in articles.items()}
+
+    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="qa-eval-news-"))
+    settings = settings_for(args, data_dir)
+    t0 = time.perf_counter()
+    models = load_models(settings)
+    service = QAService(settings, models)
+    print(f"models loaded in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    t0 = time.perf_counter()
+    service.ingest(
+        [
+            DocumentIn(id=aid, text=a["text"], title=a.get("title"), source=a.get("source"))
+            for aid, a in sorted(articles.items())
+        ]
+    )
+    print(f"ingested {len(articles)} articles in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+
+    results: dict[str, Any] = {}
+    rows_by_mode = {}
+    for mode in args.modes:
+        rows_by_mode[mode] = news_rows(
+            run_mode(service, items, mode, gate_reason=True), items, texts
+        )
+        results[mode] = summarize_news(rows_by_mode[mode], texts)
+    service.close()
+
+    print(f"\n{len(items)} questions ({args.split}), data: {args.news.name}\n")
+    if args.calibrate:
+        rows = rows_by_mode["extractive"]
+        shipped = models.reader.threshold if models.reader is not None else None
+        points = [t / 20 for t in range(1, 20)]
+        if shipped is not None:
+            points = sorted({*points, shipped})
+        curve = [news_at_threshold(rows, t) for t in points]
+        results = {"calibration": {"reader.json threshold": shipped, "curve (calibration)": curve}}
+        n = {k: sum(1 for r in rows if r["kind"] == k) for k in ("answerable", "unanswerable")}
+        n["off-topic"] = len(rows) - sum(n.values())
+        print(f"curve on the calibration half ({', '.join(f'{v} {k}' for k, v in n.items())}; "
+              f"reader.json threshold: {shipped}):")  # fmt: skip
+        keys = list(curve[0])
+        print("| " + " | ".join(keys) + " |\n|" + "---|" * len(keys))
+        for point in curve:
+            mark = " (reader.json)" if point["threshold"] == shipped else ""
+            print("| " + " | ".join(f"{point[k]:.3f}" for k in keys) + f"{mark} |")
+    else:
+        print_news(results)
+    out = args.out or ROOT / "bench" / "results" / "eval_qa_news.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(
+        json.dumps(
+            {
+                "data": str(args.news.name),
+                "articles": str(args.articles.name),
+                "split": args.split,
+                "settings": {
+                    "reader_threshold": settings.reader_threshold,
+                    "reader_model": settings.reader_model,
+                    "generator": settings.generator,
+                    "generator_model": settings.generator_model,
+                },
+                "results": results,
+                "rows": rows_by_mode,
+            },
+            indent=1,
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
+    print(f"\nwritten to {out}", file=sys.stderr)
+
+
+def settings_for(args: argparse.Namespace, data_dir: Path) -> Settings:
+    overrides: dict[str, Any] = {"reader_threshold": 0.0} if args.calibrate else {}
+    if args.reader_model:
+        overrides["reader_model"] = args.reader_model
+    for name in ("generator", "generator_model", "generator_url", "generator_chat"):
+        if getattr(args, name) is not None:
+            overrides[name] = getattr(args, name)
+    return Settings(data_dir=data_dir, models_dir=ROOT / "models", **overrides)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("data", type=Path)
+    ap.add_argument("data", type=Path, nargs="?", help="SQuAD 2.0 dev format (not with --news)")
+    ap.add_argument("--news", type=Path, default=None, help="our news dev set (news_dev.jsonl)")
+    ap.add_argument("--articles", type=Path, default=NEWS_ARTICLES, help="its 30 articles")
     ap.add_argument("--modes", nargs="+", default=["extractive", "generative"])
     ap.add_argument("--limit", type=int, default=0, help="ask only the first N questions")
     ap.add_argument("--split", choices=["all", "calibration", "test"], default="all")
-    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "eval_qa.json")
+    ap.add_argument(
+        "--out", type=Path, default=None,
+        help="default bench/results/eval_qa.json (--news: eval_qa_news.json)",
+    )  # fmt: skip
     ap.add_argument("--data-dir", type=Path, default=None, help="reuse an ingested data dir")
     ap.add_argument("--calibrate", action="store_true", help="calibrate the reader threshold")
     ap.add_argument("--keep", type=float, default=0.90, help="answerable share to keep")
@@ -241,6 +553,12 @@ def main() -> None:
         help="QA_GENERATOR_CHAT (with openai)",
     )  # fmt: skip
     args = ap.parse_args()
+    if (args.news is None) == (args.data is None):
+        ap.error("give either DATA.jsonl (SQuAD 2.0 format) or --news NEWS_DEV.jsonl")
+    if args.news is not None:
+        run_news(args)
+        return
+    args.out = args.out or ROOT / "bench" / "results" / "eval_qa.json"
     if args.calibrate:
         args.modes, args.split = ["extractive"], "all"
 
@@ -267,13 +585,7 @@ def main() -> None:
         items = items[: args.limit]
 
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="qa-eval-"))
-    overrides: dict[str, Any] = {"reader_threshold": 0.0} if args.calibrate else {}
-    if args.reader_model:
-        overrides["reader_model"] = args.reader_model
-    for name in ("generator", "generator_model", "generator_url", "generator_chat"):
-        if getattr(args, name) is not None:
-            overrides[name] = getattr(args, name)
-    settings = Settings(data_dir=data_dir, models_dir=ROOT / "models", **overrides)
+    settings = settings_for(args, data_dir)
     t0 = time.perf_counter()
     service = QAService(settings, load_models(settings))
     print(f"models loaded in {time.perf_counter() - t0:.1f}s", file=sys.stderr)

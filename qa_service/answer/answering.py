@@ -41,7 +41,7 @@ from ..text.answer_types import expected_type
 from ..text.grounding import Terms, check_claims
 from . import citing
 from .citing import _trim, _with_marker
-from .evidence import Evidence, candidates, read_sentences
+from .evidence import Evidence, candidates, mark_names, read_sentences
 from .gate import Gate, decide
 from .lru import LRUCache
 from .prompts import build_prompt
@@ -175,6 +175,7 @@ class Answerer:
             hits = self.retriever.search(question, qvec, top_k, filters)
         q_terms = Terms.of(question)
         ranked = candidates(q_terms, hits, self.retriever.idf(q_terms.content))
+        mark_names(question, q_terms, ranked)
         if self.reader is not None:
             wanted = expected_type(question) if self.settings.answer_types else None
             evidence = read_sentences(
@@ -220,12 +221,15 @@ class Answerer:
 
     # --- 4a: extractive -----------------------------------------------------------------------
     def extractive(self, evidence: list[Evidence]) -> tuple[str, list[tuple[int, Evidence]]]:
-        """The best sentence, plus the runner-up when it is nearly as good and not redundant."""
+        """The best sentence, plus the runner-up when it is nearly as good, not redundant, holds
+        the kind of answer asked for and comes from a document that names what the question
+        names (not "12 sex offences" of another trial for "How many charges was X found guilty
+        on?")."""
         picked = [evidence[0]]
         ratio = self.settings.reader_runner_up_ratio if self.reader else 0.95
         floor = max(ratio * evidence[0].score, self.threshold if self.reader else -1.0)
         for e in evidence[1:3]:
-            if e.score >= floor and e.quote != evidence[0].quote:
+            if e.score >= floor and e.quote != evidence[0].quote and e.fits and not e.unknown:
                 picked.append(e)
                 break
         cited = list(enumerate(picked, start=1))

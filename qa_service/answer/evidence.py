@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..models.reader import Reader, reader_context
 from ..storage.types import Hit
@@ -19,7 +19,7 @@ from ..text.answer_types import AnswerType, holds
 from ..text.chunking import split_sentences
 from ..text.furniture import dateline_length, is_furniture
 from ..text.grounding import Terms, in_spans, instruction_paragraphs, overlap
-from ..text.variants import align_question
+from ..text.variants import align_question, unknown_names
 
 
 @dataclass(slots=True)
@@ -43,6 +43,9 @@ class Evidence:
     #: Whether the sentence holds the kind of thing the question asks for (a name, a
     #: quantity, a time, a place: ``text.answer_types``); True when it asks for no kind.
     fits: bool = True
+    #: Names of the question that the sentence's document (title and retrieved chunks) never
+    #: mentions in any form (``text.variants.unknown_names``); set by ``mark_names``.
+    unknown: list[str] = field(default_factory=list)
 
 
 def candidates(q_terms: Terms, hits: Sequence[Hit], idf: dict[str, float]) -> list[Evidence]:
@@ -107,3 +110,22 @@ def read_sentences(
         if wanted is not None:
             e.fits = holds(wanted, e.quote, asked)
     return sorted(evidence, key=lambda e: (not e.fits, -e.score))
+
+
+def mark_names(question: str, q_terms: Terms, evidence: list[Evidence]) -> None:
+    """Set ``Evidence.unknown``: the question's names that the sentence's document never
+    mentions, judged on the document's title and all its retrieved chunks (a chunk that says
+    "the full back" belongs to an article that names him two paragraphs up)."""
+    if not q_terms.names:
+        return
+    texts: dict[str, dict[str, None]] = {}
+    for e in evidence:
+        texts.setdefault(e.doc_id, {e.title or "": None})[e.chunk_text] = None
+    missing: dict[str, list[str]] = {}
+    for doc_id, parts in texts.items():
+        passage = "\n".join(parts)
+        missing[doc_id] = unknown_names(
+            question, q_terms.names, passage, Terms.of(passage).vocabulary
+        )
+    for e in evidence:
+        e.unknown = missing[e.doc_id]

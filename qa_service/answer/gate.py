@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 
 from ..config import Settings
 from ..text.grounding import Terms, overlap
-from ..text.variants import unknown_names
 from .evidence import Evidence
 
 
@@ -58,11 +57,10 @@ def decide(
         return Gate(False, "no evidence")
     best = evidence[0]
     q_terms = Terms.of(question)
-    passage_text = f"{best.title or ''}\n{best.chunk_text}"
-    passage = Terms.of(passage_text)
+    passage = Terms.of(f"{best.title or ''}\n{best.chunk_text}")
     coverage = overlap(q_terms, passage, idf)
-    # "UN" / "U.N." / "United Nations", "Russia" / "Russian": one name (text.variants)
-    unknown = unknown_names(question, q_terms.names, passage_text, passage.vocabulary)
+    # in any form: "UN" / "U.N." / "United Nations", "Russia" / "Russian" (evidence.mark_names)
+    unknown = best.unknown
     gate = Gate(
         answerable=False,
         reason="",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from qa_service.answer.evidence import Evidence
-from qa_service.answer.gate import decide
+from qa_service.answer.evidence import Evidence, mark_names
+from qa_service.answer.gate import Gate, decide
 from qa_service.config import Settings
 from qa_service.text.answer_types import expected_type, holds
 from qa_service.text.furniture import dateline_length, is_furniture
@@ -167,10 +167,25 @@ def test_the_gate_refuses_evidence_without_the_kind_of_answer_asked_for() -> Non
     assert not no.answerable and "kind of answer" in no.reason
 
 
+def _gate(question: str, evidence: list[Evidence]) -> Gate:
+    mark_names(question, Terms.of(question), evidence)
+    return decide(question, evidence, {}, Settings(), 0.2)
+
+
 def test_the_gate_takes_an_acronym_in_another_form_as_known() -> None:
-    settings = Settings()
-    evidence = [_evidence(ENVOY, 0.3)]
-    gate = decide("Who is the UN envoy?", evidence, {}, settings, 0.2)
+    gate = _gate("Who is the UN envoy?", [_evidence(ENVOY, 0.3)])
     assert gate.unknown_names == [] and gate.answerable
-    gate = decide("Who is the IMF envoy?", evidence, {}, settings, 0.2)
+    gate = _gate("Who is the IMF envoy?", [_evidence(ENVOY, 0.3)])
     assert gate.unknown_names == ["imf"] and not gate.answerable  # 0.3 < the 0.5 for unknown names
+
+
+def test_names_count_anywhere_in_the_retrieved_chunks_of_the_document() -> None:
+    later = _evidence("The full back signed a three-year contract last July.", 0.6)
+    earlier = _evidence("Filipe Luis insists he wants to stay at Chelsea.", 0.1)
+    earlier.chunk_text = "Filipe Luis insists he wants to stay at Chelsea."
+    gate = _gate("How long is Filipe Luis's contract at Chelsea?", [later, earlier])
+    assert gate.unknown_names == [] and gate.answerable
+    other = _evidence("He signed a three-year contract.", 0.4)  # < 0.5 for unknown names
+    other.doc_id = "another-article"
+    gate = _gate("How long is Filipe Luis's contract at Chelsea?", [other, earlier])
+    assert gate.unknown_names == ["chelsea", "filipe", "luis"] and not gate.answerable
