@@ -18,7 +18,7 @@ from ..storage.types import Hit
 from ..text.answer_types import AnswerType, holds
 from ..text.chunking import split_sentences
 from ..text.furniture import dateline_length, is_furniture
-from ..text.grounding import Terms, in_spans, instruction_paragraphs, overlap
+from ..text.grounding import Terms, in_spans, instruction_paragraphs, overlap, vocabulary_of
 from ..text.variants import align_question, unknown_names
 
 
@@ -124,8 +124,6 @@ def mark_names(question: str, q_terms: Terms, evidence: list[Evidence]) -> None:
     missing: dict[str, list[str]] = {}
     for doc_id, parts in texts.items():
         passage = "\n".join(parts)
-        missing[doc_id] = unknown_names(
-            question, q_terms.names, passage, Terms.of(passage).vocabulary
-        )
+        missing[doc_id] = unknown_names(question, q_terms.names, passage, vocabulary_of(passage))
     for e in evidence:
         e.unknown = missing[e.doc_id]

@@ -117,10 +117,8 @@ class Terms:
 
     @classmethod
     def of(cls, text: str) -> Terms:
-        text = _MARKER_RE.sub(" ", text)
-        text = squash_acronyms(text)  # U.N. -> UN
-        words = [_POSSESSIVE_RE.sub("", w.lower()) for w in _WORD_RE.findall(text)]
-        stems = _stemmer().stemWords(words)
+        text = _prepare(text)
+        words, stems = _words_and_stems(text)
         content = {
             st
             for w, st in zip(words, stems, strict=True)
@@ -138,6 +136,23 @@ class Terms:
                     names.add(word)
         vocabulary = frozenset(words) | frozenset(stems)
         return cls(frozenset(content), frozenset(numbers), frozenset(names), vocabulary)
+
+
+def _prepare(text: str) -> str:
+    return squash_acronyms(_MARKER_RE.sub(" ", text))  # U.N. -> UN
+
+
+def _words_and_stems(text: str) -> tuple[list[str], list[str]]:
+    words = [_POSSESSIVE_RE.sub("", w.lower()) for w in _WORD_RE.findall(text)]
+    return words, _stemmer().stemWords(words)
+
+
+@lru_cache(maxsize=4096)
+def vocabulary_of(text: str) -> frozenset[str]:
+    """``Terms.of(text).vocabulary`` without the rest, cached: the same passages come back
+    question after question, and only their words are looked up."""
+    words, stems = _words_and_stems(_prepare(text))
+    return frozenset(words) | frozenset(stems)
 
 
 def overlap(question: Terms, sentence: Terms, weights: dict[str, float] | None = None) -> float:

@@ -43,8 +43,13 @@ def _strip(token: str) -> str:
     return _POSSESSIVE_RE.sub("", token.rstrip("."))
 
 
+_POSSESSIVES_RE = re.compile(r"['\u2019]s?(?![\w])")
+
+
 def _tokens(text: str) -> list[str]:
-    return [_strip(t) for t in _TOKEN_RE.findall(squash_acronyms(text))]
+    """Words, possessives and full stops cut off ("Russia's" -> "Russia", "U.N." -> "UN")."""
+    text = _POSSESSIVES_RE.sub("", squash_acronyms(text))
+    return [t.rstrip(".") for t in _TOKEN_RE.findall(text)]
 
 
 def is_initialism(token: str) -> bool:
@@ -55,40 +60,41 @@ def _capitals(token: str) -> str:
     return "".join(c for c in token if c.isupper())
 
 
+#: A run of capitalised words, with joiners between them ("Ministry of Defence").
+_RUN_RE = re.compile(
+    r"(?<![\w'\u2019.-])[A-Z][\w'\u2019.-]*(?:\s+(?:(?:of|for|and|the|on|de|&)\s+)?"
+    r"[A-Z][\w'\u2019.-]*)+"
+)
+
+
+@lru_cache(maxsize=2048)
 def expansions(text: str) -> dict[str, str]:
-    """Runs of capitalised words by their initials: {"MD": "Ministry of Defence", ...}."""
+    """Runs of capitalised words by their initials: {"MD": "Ministry of Defence", ...}.
+    Cached (a question is looked up against several passages): do not change the result."""
     out: dict[str, str] = {}
-    words = _TOKEN_RE.findall(text)
-    i = 0
-    while i < len(words):
-        if not words[i][:1].isupper() or is_initialism(_strip(words[i])):
-            i += 1
-            continue
-        run = [words[i]]
-        j = i + 1
-        while j < len(words):
-            w = words[j]
-            capital = w[:1].isupper() and not is_initialism(_strip(w))
-            joiner = w.lower() in _JOINERS and j + 1 < len(words) and words[j + 1][:1].isupper()
-            if capital or joiner:
-                run.append(w)
-            else:
-                break
-            j += 1
-        while run and run[0].lower() in _JOINERS:  # "The" opening a sentence
-            run.pop(0)
-        while run and run[-1].lower() in _JOINERS:
-            run.pop()
-        capitalised = [_strip(w) for w in run if w[:1].isupper()]
-        if len(capitalised) >= 2:
-            out.setdefault("".join(w[0] for w in capitalised), " ".join(_strip(w) for w in run))
-        i = j
+    for m in _RUN_RE.finditer(text):
+        run: list[str] = []
+        for word in [*m.group().split(), ""]:
+            bare = _strip(word)
+            if word and not is_initialism(bare):
+                run.append(bare)
+                continue
+            # an initialism (or the end) closes the run: "UN Security Council" -> "Security Council"
+            while run and run[0].lower() in _JOINERS:  # "The" opening a sentence
+                run.pop(0)
+            while run and run[-1].lower() in _JOINERS:
+                run.pop()
+            capitalised = [w for w in run if w[:1].isupper()]
+            if len(capitalised) >= 2:
+                out.setdefault("".join(w[0] for w in capitalised), " ".join(run))
+            run = []
     return out
 
 
 @lru_cache(maxsize=1)
-def _countries() -> tuple[dict[str, str], dict[str, str]]:
-    """(lower-case name/adjective/other name -> country, upper-case code -> country)."""
+def _countries() -> tuple[dict[str, str], dict[str, str], frozenset[str]]:
+    """(lower-case name/adjective/other name -> country, upper-case code -> country, the
+    lower-case first words of the names: most words open none, and are skipped at once)."""
     import countryinfo
 
     forms: dict[str, str] = {}
@@ -112,16 +118,22 @@ def _countries() -> tuple[dict[str, str], dict[str, str]]:
         for form in candidates:
             if form:
                 forms.setdefault(form.lower(), key)
-    return forms, codes
+    return forms, codes, frozenset(f.split()[0] for f in forms)
 
 
+@lru_cache(maxsize=2048)
 def countries_in(text: str) -> dict[str, set[str]]:
-    """The countries a text mentions in any form: {country: {forms as written, lower-case}}."""
-    forms, codes = _countries()
+    """The countries a text mentions in any form: {country: {forms as written, lower-case}}.
+    Cached (the same passages come back question after question): do not change the result."""
+    forms, codes, first_words = _countries()
     tokens = _tokens(text)
     found: dict[str, set[str]] = {}
     i = 0
     while i < len(tokens):
+        token = tokens[i]
+        if not token[:1].isupper() or (token.lower() not in first_words and token not in codes):
+            i += 1
+            continue
         for n in range(min(_MAX_COUNTRY_WORDS, len(tokens) - i), 0, -1):
             phrase = " ".join(tokens[i : i + n])
             country = forms.get(phrase.lower()) if phrase[:1].isupper() else None
@@ -145,24 +157,31 @@ def unknown_names(
     missing = {n for n in names if n not in vocabulary}
     if not missing:
         return []
+    # each look-up below reads the passage only when the question needs it (per request cost)
     # initialisms of the question written out in the passage ("UN" / "United Nations")
-    spelled = expansions(passage)
-    for token in _tokens(question):
-        if token.lower() in missing and is_initialism(token) and _capitals(token) in spelled:
-            missing.discard(token.lower())
+    asked = [t for t in _tokens(question) if t.lower() in missing and is_initialism(t)]
+    if asked:
+        spelled = expansions(passage)
+        missing -= {t.lower() for t in asked if _capitals(t) in spelled}
     # words of the question that the passage writes as an initialism ("United Nations" / "UN")
-    passage_initialisms = {_capitals(t) for t in _tokens(passage) if is_initialism(t)}
-    for initials, phrase in expansions(question).items():
-        if initials in passage_initialisms:
-            missing -= {w.lower() for w in phrase.split()}
+    phrases = {i: p for i, p in expansions(question).items() if p.lower().split()[0] in missing}
+    if phrases:
+        passage_initialisms = {_capitals(t) for t in _tokens(passage) if is_initialism(t)}
+        for initials, phrase in phrases.items():
+            if initials in passage_initialisms:
+                missing -= {w.lower() for w in phrase.split()}
     # countries by another name ("Russia" / "Russian")
-    if missing:
+    in_question = {c: f for c, f in countries_in(question).items() if missing & _words(f)}
+    if in_question:
         in_passage = countries_in(passage)
-        for country, written in countries_in(question).items():
+        for country, written in in_question.items():
             if country in in_passage:
-                for form in written:
-                    missing -= set(form.split())
+                missing -= _words(written)
     return sorted(missing)
+
+
+def _words(forms: set[str]) -> set[str]:
+    return {w for f in forms for w in f.split()}
 
 
 def align_question(question: str, texts: Iterable[str]) -> str:
@@ -180,7 +199,6 @@ def align_question(question: str, texts: Iterable[str]) -> str:
     written: Counter[str] = Counter()
     for m in _DOTTED_RE.finditer(joined):
         written[m.group().rstrip(".") + "."] += 1
-    spelled = expansions(joined)
     out = question
     for token in dict.fromkeys(_TOKEN_RE.findall(question)):
         bare = _strip(token)
@@ -194,7 +212,7 @@ def align_question(question: str, texts: Iterable[str]) -> str:
         target = (
             max(dotted, key=lambda f: written[f])
             if dotted
-            else plain or spelled.get(_capitals(squashed))
+            else plain or expansions(joined).get(_capitals(squashed))
         )
         if target and target != bare:
             out = re.sub(rf"(?<![\w.]){re.escape(bare)}(?![\w])", target, out)
@@ -206,8 +224,9 @@ def align_question(question: str, texts: Iterable[str]) -> str:
             out = out.replace(phrase, max(dotted, key=lambda f: written[f]))
         elif re.search(rf"\b{re.escape(initials)}\b", joined):
             out = out.replace(phrase, initials)
-    in_evidence = countries_in(joined)
-    for country, forms in countries_in(question).items():
+    in_question = countries_in(question)
+    in_evidence = countries_in(joined) if in_question else {}
+    for country, forms in in_question.items():
         theirs = in_evidence.get(country)
         if not theirs or forms & theirs:
             continue

@@ -81,6 +81,17 @@ def test_unanswerable_question_is_a_normal_completion(client):
     assert r.model_extra["citations"] == []
 
 
+def test_an_acronym_written_another_way_is_answered(client):
+    """The article says "the U.N. special envoy"; the user writes "UN" (#21)."""
+    r = client.chat.completions.create(
+        model="qa-service",
+        messages=[{"role": "user", "content": "Who is the UN envoy quoted in that story?"}],
+    )
+    citations = r.model_extra["citations"]
+    assert "Geir Pedersen" in r.choices[0].message.content
+    assert any("U.N. special envoy" in c["quote"] for c in citations)
+
+
 def test_follow_up_uses_the_conversation(client):
     history = [
         {"role": "system", "content": "Answer briefly."},
