@@ -125,7 +125,7 @@ def build(drafts: list[Path], out_path: Path) -> int:
             if d.get("plausible_text"):
                 plausible = _find(text, d["plausible_text"], 0)
                 if plausible is None:
-                    print(f"{where}: plausible_text {d['plausible_text'][:40]!r} not in the article")
+                    print(f"{where}: plausible_text {d['plausible_text'][:40]!r} not found")
                     bad += 1
             rows.append(
                 {
