@@ -78,17 +78,17 @@ _MONTHS = (
 _TIME_RE = re.compile(
     rf"\b(?:{_MONTHS})\b|\b(?:1[0-9]|20)\d\d(?:s)?\b|\b\d{{1,2}}(?:st|nd|rd|th)\b|"
     r"\b\d+s\b|\b(?:mon|tues|wednes|thurs|fri|satur|sun)day\b|"
-    r"\b(?:yesterday|today|tomorrow|tonight|now|currently|recently|later|earlier|soon|"
-    r"ago|since|until|till|before|after|during|when|while|once|then|previously|formerly|"
-    r"meanwhile|overnight|annually|daily|weekly|monthly|yearly|initially|eventually|"
-    r"finally|first|last|next|past|former|century|centuries|decade|decades|year|years|"
-    r"month|months|week|weeks|weekend|day|days|hour|hours|minute|minutes|season|seasons|"
-    r"spring|summer|autumn|fall|winter|morning|afternoon|evening|night|midnight|noon|"
-    r"dawn|dusk|christmas|easter|ramadan|era|age|ages|period|reign|dynasty|war|time|times|"
-    r"birth|death|died|born|founded|age|aged|early|late|mid|middle|modern|ancient|"
-    r"medieval|bc|ad|bce|ce|o'clock|am|pm|gmt|est|bst|utc)\b|\b\d{1,2}[:.]\d\d\b",
+    r"\b(?:yesterday|today|tomorrow|tonight|currently|recently|later|earlier|soon|"
+    r"ago|since|until|till|during|previously|formerly|meanwhile|overnight|annually|daily|"
+    r"weekly|monthly|yearly|initially|eventually|century|centuries|decade|decades|year|"
+    r"years|month|months|week|weeks|weekend|day|days|hour|hours|minute|minutes|season|"
+    r"seasons|spring|summer|autumn|winter|morning|afternoon|evening|night|midnight|noon|"
+    r"dawn|dusk|christmas|easter|ramadan|era|ages|period|reign|dynasty|ancient|medieval|"
+    r"bc|bce|o'clock|gmt|bst|utc)\b|\b\d{1,2}[:.]\d\d\b|\d\s?(?:am|pm|a\.m\.|p\.m\.)",
     re.IGNORECASE,
 )
+#: "a two-year-old boy" gives an age, not a time.
+_AGE_RE = re.compile(r"\b[\w-]+-(?:year|month|week|day)s?-old\b", re.IGNORECASE)
 _PLACE_WORDS = re.compile(
     r"\b(?:home|house|houses|hospital|school|university|college|city|cities|town|village|"
     r"street|road|area|region|country|countries|state|county|province|court|prison|jail|"
@@ -116,6 +116,8 @@ def expected_type(question: str) -> AnswerType | None:
     return None
 
 
+#: Capitalised words in a row ("Los Angeles", "Cleveland Metroparks Zoo"): one name.
+_CAPITALISED_RUN_RE = re.compile(r"\b[A-Z][\w'\u2019.-]*(?:\s+[A-Z][\w'\u2019.-]*)*")
 _NEXT_WORD_RE = re.compile(r"\s+([a-z]+)")
 _PLACE_BEFORE_RE = re.compile(r"\b(?:in|at|from|near|into|outside|across|of)\s+(?:the\s+)?$")
 
@@ -126,15 +128,24 @@ def _names(sentence: str, question: Terms, places: bool = True) -> list[str]:
     False skips words after "in", "at", "from"... ("arrested in Leeds" names no one)."""
     out = []
     text = squash_acronyms(sentence)
-    for m in _CAPITALISED_RE.finditer(text):
-        if not text[: m.start()].strip():
-            continue  # the sentence's first word
+    for m in _CAPITALISED_RUN_RE.finditer(text):
         if not places:
             if _PLACE_BEFORE_RE.search(text[max(0, m.start() - 12) : m.start()]):
-                continue  # "arrested in Leeds"
+                continue  # "arrested in Leeds", "at the Cleveland Metroparks Zoo"
             after = _NEXT_WORD_RE.match(text, m.end())
             if after and after.group(1) in question.vocabulary:
-                continue  # "a Pennsylvania man" for "the name of the man": a modifier
+                continue  # "a Los Angeles judge" for "the name of the judge": a modifier
+        out.extend(_run_names(text, m, question))
+    return out
+
+
+def _run_names(text: str, run: re.Match[str], question: Terms) -> list[str]:
+    out = []
+    for m in _CAPITALISED_RE.finditer(text, run.start(), run.end()):
+        if not text[: m.start()].strip():
+            continue  # the sentence's first word
+        if len(m.group().rstrip(".")) == 1:
+            continue  # an initial ("V. Stiviano")
         word = re.sub(r"['\u2019]s?$", "", m.group().rstrip(".")).lower()
         if word and word not in question.names and word not in question.vocabulary:
             out.append(word)
@@ -147,7 +158,7 @@ def holds(kind: AnswerType, sentence: str, asked: Terms) -> bool:
     if kind == "quantity":
         return bool(numbers_in(sentence)) or bool(_QUANTITY_WORDS.search(sentence))
     if kind == "time":
-        return bool(_TIME_RE.search(sentence))
+        return bool(_TIME_RE.search(_AGE_RE.sub(" ", sentence)))
     if kind == "place":
         return (
             bool(_names(sentence, asked))
