@@ -180,8 +180,9 @@ def summarize(rows: list[dict[str, Any]], recall5: float, texts: dict[str, str])
     }
 
 
-def at_threshold(rows: list[dict[str, Any]], t: float) -> dict[str, float]:
-    """Figures of an ungated extractive run as if the gate were ``reader >= t``."""
+def gated(rows: list[dict[str, Any]], t: float, right: str) -> dict[str, float]:
+    """Shares of an ungated extractive run as if the gate were ``reader >= t``: answerable
+    answered and ``right`` (a row key), unanswerable and off-topic abstained."""
 
     def answered(r: dict[str, Any]) -> bool:
         return bool(r["answered"]) and r["gate"] is not None and r["gate"]["reader"] >= t
@@ -191,11 +192,22 @@ def at_threshold(rows: list[dict[str, Any]], t: float) -> dict[str, float]:
         return sum(1 for r in items if pred(r)) / len(items) if items else 0.0
 
     return {
+        "answered": share("answerable", answered),
+        "right": share("answerable", lambda r: answered(r) and r[right]),
+        "unanswerable": share("unanswerable", lambda r: not answered(r)),
+        "offtopic": share("offtopic", lambda r: not answered(r)),
+    }
+
+
+def at_threshold(rows: list[dict[str, Any]], t: float) -> dict[str, float]:
+    """SQuAD figures as if the gate were ``reader >= t``."""
+    g = gated(rows, t, "citation_hit")
+    return {
         "threshold": t,
-        "answered (answerable)": share("answerable", answered),
-        "citation support": share("answerable", lambda r: answered(r) and r["citation_hit"]),
-        "abstain (SQuAD unanswerable)": share("unanswerable", lambda r: not answered(r)),
-        "abstain (off-topic)": share("offtopic", lambda r: not answered(r)),
+        "answered (answerable)": g["answered"],
+        "citation support": g["right"],
+        "abstain (SQuAD unanswerable)": g["unanswerable"],
+        "abstain (off-topic)": g["offtopic"],
     }
 
 
@@ -413,21 +425,14 @@ def print_news(results: dict[str, dict[str, Any]]) -> None:
 
 
 def news_at_threshold(rows: list[dict[str, Any]], t: float) -> dict[str, float]:
-    """Figures of an ungated extractive run on the news set as if the gate were ``reader >= t``."""
-
-    def answered(r: dict[str, Any]) -> bool:
-        return bool(r["answered"]) and r["gate"] is not None and r["gate"]["reader"] >= t
-
-    def share(kind: str, pred: Any) -> float:
-        items = [r for r in rows if r["kind"] == kind]
-        return sum(1 for r in items if pred(r)) / len(items) if items else 0.0
-
+    """News-set figures as if the gate were ``reader >= t``."""
+    g = gated(rows, t, "right")
     return {
         "threshold": t,
-        "answerable right": share("answerable", lambda r: answered(r) and r["right"]),
-        "answered (answerable)": share("answerable", answered),
-        "abstain (unanswerable)": share("unanswerable", lambda r: not answered(r)),
-        "abstain (off-topic)": share("offtopic", lambda r: not answered(r)),
+        "answerable right": g["right"],
+        "answered (answerable)": g["answered"],
+        "abstain (unanswerable)": g["unanswerable"],
+        "abstain (off-topic)": g["offtopic"],
     }
 
 

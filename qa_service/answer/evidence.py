@@ -17,7 +17,7 @@ from ..models.reader import Reader, reader_context
 from ..storage.types import Hit
 from ..text.answer_types import AnswerType, holds
 from ..text.chunking import split_sentences
-from ..text.furniture import dateline_length, is_furniture
+from ..text.furniture import story_start
 from ..text.grounding import Terms, in_spans, instruction_paragraphs, overlap, vocabulary_of
 from ..text.variants import align_question, unknown_names
 
@@ -64,9 +64,9 @@ def candidates(q_terms: Terms, hits: Sequence[Hit], idf: dict[str, float]) -> li
             if (chunk.doc_id, start) in seen:
                 continue
             seen.add((chunk.doc_id, start))
-            if s.heading or in_spans(s.start, addressed_to_model) or is_furniture(quote):
+            skip = story_start(quote)
+            if s.heading or in_spans(s.start, addressed_to_model) or skip is None:
                 continue  # never evidence: a headline, furniture, or text addressed to a model
-            skip = dateline_length(quote)
             start, quote = start + skip, quote[skip:]
             e = Evidence(
                 doc_id=chunk.doc_id,

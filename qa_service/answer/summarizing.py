@@ -32,7 +32,7 @@ from ..models.embedding import Embedder
 from ..models.generation import Generator
 from ..schemas import SummaryKind, SummaryMode
 from ..text.chunking import split_sentences
-from ..text.furniture import dateline_length, is_furniture
+from ..text.furniture import story_start
 from ..text.grounding import check_support, in_spans, instruction_paragraphs
 from .lru import LRUCache
 
@@ -224,9 +224,9 @@ class Summarizer:
                 text = source.text[s.start : s.end]
                 if s.heading or len(text.split()) < 4 or in_spans(s.start, addressed_to_model):
                     continue
-                if is_furniture(text):
+                skip = story_start(text)
+                if skip is None:
                     continue  # bylines, captions, "Scroll down for video": not the story
-                skip = dateline_length(text)
                 start, text = s.start + skip, text[skip:]
                 sents.append(_Sentence(d, len(sents), start, s.end, text))
             docs.append(sents)

@@ -52,6 +52,12 @@ def is_furniture(sentence: str) -> bool:
     return bool(_CAPTION_RE.search(text))
 
 
+def story_start(sentence: str) -> int | None:
+    """Where the story part of a sentence starts (after a dateline), or None for furniture:
+    the one test evidence and summaries both apply."""
+    return None if is_furniture(sentence) else dateline_length(sentence)
+
+
 def dateline_length(sentence: str) -> int:
     """How many characters of a dateline open the sentence ("(CNN)" -> 5), 0 if none."""
     m = _DATELINE_RE.match(sentence)
