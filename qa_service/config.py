@@ -121,8 +121,20 @@ class Settings(BaseSettings):
     reader_candidates: int = Field(16, ge=1, le=256)
     #: ``auto`` picks CUDA when torch sees a GPU, else the CPU.
     device: str = "auto"
-    #: Torch intra-op threads (0 = torch's default: all cores).
+    #: Intra-op threads of each forward pass, torch and the ONNX reader (0 = all cores; the
+    #: reader at most 4). With ``batching`` one forward pass runs at a time, so all cores is right;
+    #: without it, concurrent requests each start this many threads.
     torch_threads: int = Field(0, ge=0)
+    #: Run the model calls of concurrent requests (question embeddings, the reader, ingestion's
+    #: embeddings) through one queue per model: calls that meet are batched into one forward
+    #: pass, and one forward pass runs at a time with all ``torch_threads``, so eight clients do
+    #: not start eight thread teams on two cores (``models/batching.py``).
+    batching: bool = True
+    #: How long a forward pass waits for more requests when its batch has room (milliseconds;
+    #: 0: never waits, batches then form only while the model is busy).
+    batch_wait_ms: float = Field(2.0, ge=0, le=100)
+    #: Reader sentences per forward pass across requests (one request's sentences stay together).
+    batch_max_sentences: int = Field(64, ge=1, le=4096)
     #: FAISS (OpenMP) threads; 1 is fastest for one query at a time (0 = all cores).
     faiss_threads: int = Field(1, ge=0)
 

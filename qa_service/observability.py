@@ -44,6 +44,13 @@ MODEL_LATENCY = Histogram(
     ["op"],
     buckets=_LATENCY_BUCKETS,
 )
+BATCH_ITEMS = Histogram(
+    "qa_batch_items",
+    "Items per forward pass of a batched model (embed: texts; reader: sentences), across "
+    "concurrent requests.",
+    ["model"],
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)
 INDEX_CHUNKS = Gauge("qa_index_chunks", "Chunks in the vector index.")
 INDEX_DOCUMENTS = Gauge("qa_index_documents", "Documents stored.")
 

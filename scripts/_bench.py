@@ -27,13 +27,24 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def cpu_line() -> str:
+    """The CPU in one line for a result table: model, cores and the flags that decide speed."""
+    from qa_service.models.cpu import cpu_flags
+
+    flags = " ".join(cpu_flags()) or "flags unknown"
+    return f"CPU: {cpu_model()}, {os.cpu_count()} cores ({flags})"
+
+
 def machine() -> dict[str, Any]:
     import torch
+
+    from qa_service.models.cpu import cpu_flags
 
     return {
         "cores": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "cpu": cpu_model(),
+        "cpu_flags": list(cpu_flags()),
         "python": platform.python_version(),
         "torch": torch.__version__,
         "transformers": version("transformers"),

@@ -241,7 +241,8 @@ def summary_rows() -> list[list[Any]]:
 def render() -> str:
     m = machine()
     head = (
-        f"Machine: {m['cores']} cores, {m['cpu']}; torch {m['torch']}, transformers "
+        f"Machine: {m['cores']} cores, {m['cpu']} ({' '.join(m['cpu_flags']) or 'flags unknown'}); "
+        f"torch {m['torch']}, transformers "
         f"{m['transformers']}, sentence-transformers {m['sentence_transformers']}, faiss "
         f"{m['faiss']}. Models: all-MiniLM-L6-v2 (embeddings), gemma-3-270m (generator)."
     )

@@ -26,7 +26,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from _bench import SHARED_EVAL, live_server, load_jsonl, require, summary_ms, table, write_results
+from _bench import (
+    SHARED_EVAL,
+    cpu_line,
+    live_server,
+    load_jsonl,
+    require,
+    summary_ms,
+    table,
+    write_results,
+)
 
 
 def stream_ask(client: httpx.Client, url: str, question: str, mode: str) -> dict[str, Any]:
@@ -107,7 +116,7 @@ def main() -> None:
         f"\n/ask over HTTP, {ready['documents']} documents / {ready['chunks']} chunks, "
         f"models loaded in {load_s:.1f}s ({models.embedder.name}; "
         f"{models.generator.name if models.generator else 'no generator'}; "
-        f"reader {models.reader.name if models.reader else 'off'})\n"
+        f"reader {models.reader.name if models.reader else 'off'})\n{cpu_line()}\n"
     )
     print(table(headers, rows))
     path = write_results(

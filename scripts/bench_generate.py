@@ -50,7 +50,8 @@ def main() -> None:
     args = ap.parse_args()
 
     from qa_service.config import Settings
-    from qa_service.models.generation import TransformersGenerator, cpu_has_bf16
+    from qa_service.models.cpu import cpu_has_bf16
+    from qa_service.models.generation import TransformersGenerator
     from qa_service.models.loading import Models, load_models
     from qa_service.schemas import DocumentIn
     from qa_service.service import QAService

@@ -37,7 +37,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from _bench import ROOT, SHARED_EVAL, load_jsonl, pct, summary_ms, table, write_results
+from _bench import (
+    ROOT,
+    SHARED_EVAL,
+    cpu_line,
+    load_jsonl,
+    pct,
+    summary_ms,
+    table,
+    write_results,
+)
 
 from qa_service.testing.crashkit import Server, ServerError, remove_tree
 
@@ -435,7 +444,7 @@ def main() -> int:
     rows.append(latency_row("**all**", load.samples, out["phase1_s"]))
     print(
         f"\n## {args.clients} clients, {out['phase1_s']:.0f} s, ask mode {out['ask_mode']} "
-        "(p50/p95 over 2xx responses)\n"
+        f"(p50/p95 over 2xx responses)\n\n{cpu_line()}\n"
     )
     print(table(headers, rows))
     print(f"\n/ask groundings: {dict(load.groundings)}; fallbacks: {dict(load.fallbacks)}")

@@ -44,8 +44,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from qa_service.models.cpu import cpu_has_bf16  # noqa: E402
 from qa_service.models.embedding import resolve_embedding_model  # noqa: E402
-from qa_service.models.generation import cpu_has_bf16  # noqa: E402
 from qa_service.models.reader import (  # noqa: E402
     READER_CONFIG,
     build_net,

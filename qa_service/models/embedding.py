@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import logging
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -83,7 +85,11 @@ class SentenceTransformerEmbedder:
         self.dim = int(dim)
         self.max_tokens = int(self._model.max_seq_length or 512) - 2
         self.batch_size = batch_size
-        self._tokenizer = self._model.tokenizer
+        # A tokenizer of its own for counting: a fast tokenizer keeps its padding and truncation
+        # settings in shared state, and counting (no padding) while another thread encodes
+        # (padding) broke that encode under load ("Unable to create tensor", HTTP 500).
+        self._tokenizer = copy.deepcopy(self._model.tokenizer)
+        self._count_lock = threading.Lock()
         log.info("embedding model %s loaded on %s (dim %d)", model, self.device, self.dim)
 
     def embed(self, texts: Sequence[str]) -> Vectors:
@@ -101,5 +107,6 @@ class SentenceTransformerEmbedder:
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:
             return []
-        enc = self._tokenizer(list(texts), add_special_tokens=False, truncation=False)
+        with self._count_lock:
+            enc = self._tokenizer(list(texts), add_special_tokens=False, truncation=False)
         return [len(ids) for ids in enc["input_ids"]]

@@ -7,11 +7,13 @@ services.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..config import Settings
 from ..observability import MODEL_LATENCY
+from .batching import BatchedEmbedder, BatchedReader
 from .embedding import Embedder, SentenceTransformerEmbedder, Vectors
 from .generation import (
     Generator,
@@ -19,7 +21,7 @@ from .generation import (
     TransformersGenerator,
     resolve_generator_model,
 )
-from .reader import Reader, load_reader
+from .reader import Reader, TransformersReader, load_reader
 
 
 class InstrumentedEmbedder:
@@ -70,11 +72,24 @@ def load_models(settings: Settings) -> Models:
             device=settings.device,
             batch_size=settings.embedding_batch_size,
         )
-    return Models(
-        embedder=InstrumentedEmbedder(embedder),
-        generator=load_generator(settings),
-        reader=load_reader(settings),
-    )
+    embedder = InstrumentedEmbedder(embedder)
+    reader = load_reader(settings)
+    if settings.batching:
+        lock = threading.Lock()  # one forward pass at a time, whichever model
+        embedder = BatchedEmbedder(
+            embedder,
+            compute_lock=lock,
+            max_wait_ms=settings.batch_wait_ms,
+            piece=settings.embedding_batch_size,
+        )
+        if isinstance(reader, TransformersReader):
+            reader = BatchedReader(
+                reader,
+                compute_lock=lock,
+                max_wait_ms=settings.batch_wait_ms,
+                max_pairs=settings.batch_max_sentences,
+            )
+    return Models(embedder=embedder, generator=load_generator(settings), reader=reader)
 
 
 def load_generator(settings: Settings) -> Generator | None:

@@ -23,13 +23,15 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
 
 from ..config import DEFAULT_READER_MODEL
 from ..errors import ModelError
@@ -59,6 +61,15 @@ class Reading:
     span: tuple[int, int] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ReadRequest:
+    """One question and the sentences to score as its answer (``contexts``: see ``read``)."""
+
+    question: str
+    sentences: Sequence[str]
+    contexts: Sequence[str] | None = None
+
+
 @runtime_checkable
 class Reader(Protocol):
     """Scores sentences as answers to a question (one batch per question)."""
@@ -72,6 +83,16 @@ class Reader(Protocol):
     ) -> list[Reading]:
         """One ``Reading`` per sentence, in order. ``contexts`` (one per sentence, from
         ``reader_context``) are read by models trained with them and ignored by others."""
+        ...
+
+
+class BatchReader(Reader, Protocol):
+    """A Reader that also reads several questions' sentences in one call (for batching across
+    requests, ``models.batching``)."""
+
+    def read_batch(self, requests: Sequence[ReadRequest]) -> list[list[Reading]]:
+        """The readings of each request, in order (as ``read`` would give them, up to the
+        small differences of int8 activations quantized per batch)."""
         ...
 
 
@@ -195,6 +216,8 @@ class TransformersReader:
             raise ModelError(f"Could not load reader model {model!r}: {e}") from e
         if self._session is None:
             self.model.to(device).eval()
+        #: Our ONNX export is int8, its activations quantized per forward pass (``read_batch``).
+        self.quantized = self._session is not None
         self.max_length = int(max_length or meta.get("max_length", 256))
         #: Trained with the title and previous sentence beside each sentence (``with_context``).
         self.context = bool(meta.get("context", False))
@@ -207,79 +230,168 @@ class TransformersReader:
     def read(
         self, question: str, sentences: Sequence[str], contexts: Sequence[str] | None = None
     ) -> list[Reading]:
-        texts = list(sentences)
-        if self.context and contexts is not None:
-            texts = [
-                with_context(self.tokenizer, s, c) for s, c in zip(sentences, contexts, strict=True)
-            ]
-        # shortest first: each batch pads only to its own longest input
-        order = sorted(range(len(texts)), key=lambda k: len(texts[k]))
-        out: dict[int, Reading] = {}
-        for i in range(0, len(order), self.batch_size):
-            idx = order[i : i + self.batch_size]
-            batch = [(texts[k], len(sentences[k])) for k in idx]
-            out.update(zip(idx, self._batch(question, batch), strict=True))
-        return [out[k] for k in range(len(texts))]
+        return self.read_batch([ReadRequest(question, sentences, contexts)])[0]
 
-    def _logits(self, enc: Any) -> tuple[list[float], Any, Any]:
-        """(score logits or probabilities, start logits, end logits) for one batch."""
-        import torch
-
-        if self._session is not None:
-            feed = {i.name: enc[i.name].numpy() for i in self._session.get_inputs()}
-            score, start, end = self._session.run(["score", "start", "end"], feed)
-            return [1.0 / (1.0 + math.exp(-float(x))) for x in score], start, end
-        inputs = {k: v.to(self.device) for k, v in enc.items()}
-        with torch.inference_mode():
-            if self.kind == "own":
-                ids = inputs["input_ids"]
-                score, start, end = self.model(
-                    ids, inputs["attention_mask"], inputs.get("token_type_ids", ids * 0)
-                )
-                return torch.sigmoid(score).tolist(), start.float().cpu(), end.float().cpu()
-            if self.kind == "qa":
-                res = self.model(**inputs)
-                return [], res.start_logits.float().cpu(), res.end_logits.float().cpu()
-            logits = self.model(**inputs).logits.float()
-            if logits.shape[-1] == 1:
-                return torch.sigmoid(logits[:, 0]).tolist(), None, None
-            # two classes: the second is "relevant"
-            return torch.softmax(logits, -1)[:, -1].tolist(), None, None
-
-    def _batch(self, question: str, batch: list[tuple[str, int]]) -> list[Reading]:
-        """Read ``(input, sentence length)`` pairs: the short answer lies within the sentence."""
-        if not batch:
-            return []
+    def read_batch(self, requests: Sequence[ReadRequest]) -> list[list[Reading]]:
+        """The readings of several requests (several questions) at once: their pairs are
+        tokenized together and run in batches of similar length (``length_buckets``)."""
+        pairs: list[tuple[str, str, int]] = []  # (question, input text, sentence length)
+        for r in requests:
+            texts = list(r.sentences)
+            if self.context and r.contexts is not None:
+                texts = [
+                    with_context(self.tokenizer, s, c)
+                    for s, c in zip(r.sentences, r.contexts, strict=True)
+                ]
+            pairs += [(r.question, t, len(s)) for t, s in zip(texts, r.sentences, strict=True)]
+        if not pairs:
+            return [[] for _ in requests]
         enc = self.tokenizer(
-            [question] * len(batch),
-            [text for text, _ in batch],
+            [q for q, _, _ in pairs],
+            [t for _, t, _ in pairs],
             truncation="only_second",
             max_length=self.max_length,
-            padding=True,
             return_offsets_mapping=True,
-            return_tensors="pt",
         )
-        offsets = enc.pop("offset_mapping").tolist()
-        with self._lock:
-            probs, start, end = self._logits(enc)
-        if start is None:
-            return [Reading(float(p)) for p in probs]
-        starts, ends = start.tolist(), end.tolist()
-        readings = []
-        for k, (_, length) in enumerate(batch):
-            seq_ids = enc.sequence_ids(k)
-            allowed = [sid == 1 and 0 < offsets[k][t][1] <= length for t, sid in enumerate(seq_ids)]
-            found = best_span(starts[k], ends[k], allowed, MAX_SPAN_TOKENS)
-            span = None
-            if found is not None:
-                i, j, logit = found
-                span = (offsets[k][i][0], offsets[k][j][1])
+        readings: list[Reading] = [Reading(0.0)] * len(pairs)
+        for idx in self._passes(requests, pairs, [len(ids) for ids in enc["input_ids"]]):
+            for k, reading in zip(idx, self._batch(enc, idx, pairs), strict=True):
+                readings[k] = reading
+        out, at = [], 0
+        for r in requests:
+            out.append(readings[at : at + len(r.sentences)])
+            at += len(r.sentences)
+        return out
+
+    def _passes(
+        self,
+        requests: Sequence[ReadRequest],
+        pairs: list[tuple[str, str, int]],
+        lengths: list[int],
+    ) -> list[list[int]]:
+        """Which pairs run together, as lists of indices.
+
+        The int8 model quantizes its activations with one scale per forward pass, so what else
+        is in a batch moves a score by up to 0.1: each request runs on its own, shortest text
+        first in batches of ``batch_size``, exactly as when the threshold was calibrated, and
+        its answer never depends on who else is asking. (Length buckets would save 35-45% of
+        its time but cost 0.013 citation support on the calibration half and 0.025 on the test
+        half; so did batches of one: README, "Batching and threads".) Float models pad
+        exactly: all requests share length buckets (``length_buckets``).
+        """
+        if not self.quantized:
+            return length_buckets(lengths, self.batch_size)
+        passes, at = [], 0
+        for r in requests:
+            order = sorted(range(at, at + len(r.sentences)), key=lambda k: len(pairs[k][1]))
+            passes += [
+                order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)
+            ]
+            at += len(r.sentences)
+        return passes
+
+    def _logits(
+        self, feed: dict[str, npt.NDArray[np.int64]]
+    ) -> tuple[npt.NDArray[np.float64] | None, npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        """(score probabilities or None, start logits, end logits) for one padded batch."""
+        if self._session is not None:
+            wanted = {i.name for i in self._session.get_inputs()}
+            score, start, end = self._session.run(
+                ["score", "start", "end"], {k: v for k, v in feed.items() if k in wanted}
+            )
+            return sigmoid(score), start, end
+        import torch
+
+        inputs = {k: torch.from_numpy(v).to(self.device) for k, v in feed.items()}
+        with torch.inference_mode():
+            if self.kind == "own":
+                score, start, end = self.model(
+                    inputs["input_ids"], inputs["attention_mask"], inputs["token_type_ids"]
+                )
+                return sigmoid(score.float().cpu().numpy()), _np(start), _np(end)
             if self.kind == "qa":
-                null = starts[k][0] + ends[k][0]
-                gap = (logit - null) if found is not None else -10.0
-                probs.append(1.0 / (1.0 + math.exp(-gap)))
-            readings.append(Reading(float(probs[k]), span))
+                res = self.model(**inputs)
+                return None, _np(res.start_logits), _np(res.end_logits)
+            logits = self.model(**inputs).logits.float()
+        if logits.shape[-1] == 1:
+            probs = sigmoid(logits[:, 0].cpu().numpy())
+        else:  # two classes: the second is "relevant"
+            probs = torch.softmax(logits, -1)[:, -1].cpu().numpy().astype(np.float64)
+        return probs, np.zeros((len(probs), 0), np.float32), np.zeros((len(probs), 0), np.float32)
+
+    def _batch(self, enc: Any, idx: list[int], pairs: list[tuple[str, str, int]]) -> list[Reading]:
+        """Read the pairs ``idx`` of ``enc`` as one padded batch; a short answer lies within
+        the sentence (its first ``length`` characters of the second segment)."""
+        width = max(len(enc["input_ids"][k]) for k in idx)
+        feed = {
+            name: np.zeros((len(idx), width), dtype=np.int64)
+            for name in ("input_ids", "attention_mask", "token_type_ids")
+        }
+        feed["input_ids"].fill(self.tokenizer.pad_token_id or 0)
+        for row, k in enumerate(idx):
+            n = len(enc["input_ids"][k])
+            feed["input_ids"][row, :n] = enc["input_ids"][k]
+            feed["attention_mask"][row, :n] = 1
+            if "token_type_ids" in enc:
+                feed["token_type_ids"][row, :n] = enc["token_type_ids"][k]
+        if "token_type_ids" not in enc:
+            del feed["token_type_ids"]
+        with self._lock:
+            probs, start, end = self._logits(feed)
+        readings = []
+        for row, k in enumerate(idx):
+            found = None
+            if start.shape[1]:
+                offsets, length = enc["offset_mapping"][k], pairs[k][2]
+                allowed = [
+                    sid == 1 and 0 < offsets[t][1] <= length
+                    for t, sid in enumerate(enc.sequence_ids(k))
+                ]
+                found = best_span(start[row].tolist(), end[row].tolist(), allowed, MAX_SPAN_TOKENS)
+            span = None if found is None else (enc["offset_mapping"][k][found[0]][0],
+                                               enc["offset_mapping"][k][found[1]][1])  # fmt: skip
+            if probs is None:  # a QA model: the best span against the no-answer logit
+                gap = found[2] - float(start[row][0] + end[row][0]) if found else -10.0
+                score = float(sigmoid(np.array(gap)))
+            else:
+                score = float(probs[row])
+            readings.append(Reading(score, span))
         return readings
+
+
+def sigmoid(x: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """The logistic function, without overflow for any logit (``math.exp`` raises below -709)."""
+    return np.asarray(0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, dtype=np.float64))))
+
+
+def _np(t: torch.Tensor) -> npt.NDArray[np.float32]:
+    return np.asarray(t.float().cpu().numpy(), dtype=np.float32)
+
+
+#: A bucket of the reader's inputs closes when the next input is this much longer than its
+#: first: padding to the longest costs less than another forward pass up to about 1.3x
+#: (``scripts/bench_reader.py``: 40% of a request's padded tokens were padding).
+BUCKET_RATIO = 1.3
+#: Fewer inputs than this never make a bucket of their own (a forward pass has a fixed cost).
+BUCKET_MIN = 4
+
+
+def length_buckets(lengths: Sequence[int], max_batch: int) -> list[list[int]]:
+    """Indices of ``lengths`` in batches of similar length, shortest first: each batch pads
+    only to its own longest input, and none holds more than ``max_batch``."""
+    order = sorted(range(len(lengths)), key=lambda k: lengths[k])
+    buckets: list[list[int]] = []
+    for k in order:
+        cur = buckets[-1] if buckets else None
+        if (
+            cur is None
+            or len(cur) >= max_batch
+            or (len(cur) >= BUCKET_MIN and lengths[k] > BUCKET_RATIO * lengths[cur[0]])
+        ):
+            buckets.append([k])
+        else:
+            cur.append(k)
+    return buckets
 
 
 def _onnx_session(path: Path, threads: int) -> Any:

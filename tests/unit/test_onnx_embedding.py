@@ -9,7 +9,8 @@ import pytest
 
 from qa_service.config import DEFAULT_EMBEDDING_MODEL
 from qa_service.errors import ModelError
-from qa_service.models.loading import Models, load_models
+from qa_service.models.batching import BatchedEmbedder
+from qa_service.models.loading import InstrumentedEmbedder, Models, load_models
 from qa_service.models.onnx_embedding import DEFAULT_ONNX_DIR, INT8_FILE, OnnxEmbedder, export_onnx
 from qa_service.schemas import DocumentIn
 from qa_service.service import QAService
@@ -120,7 +121,9 @@ def test_service_ingests_and_searches_with_onnx(
 def test_load_models_picks_the_backend(tmp_path: Path, models_dir: Path) -> None:
     settings = make_settings(tmp_path, embedding_backend="onnx", generator="none", reader="none")
     loaded = load_models(settings.model_copy(update={"models_dir": models_dir}))
-    embedder = getattr(loaded.embedder, "inner", loaded.embedder)  # under a metrics wrapper
+    embedder = loaded.embedder  # under the batching queue and the metrics wrapper
+    while isinstance(embedder, BatchedEmbedder | InstrumentedEmbedder):
+        embedder = embedder.inner
     assert isinstance(embedder, OnnxEmbedder) and embedder.quantized
     fp32 = settings.model_copy(update={"models_dir": models_dir, "onnx_quantized": False})
     assert load_models(fp32).embedder.name.endswith("@onnx-fp32")

@@ -14,6 +14,7 @@ from qa_service.models.embedding import resolve_embedding_model
 from qa_service.models.reader import (
     READER_CONFIG,
     Reader,
+    ReadRequest,
     TransformersReader,
     best_span,
     build_net,
@@ -130,3 +131,22 @@ def test_models_trained_without_context_ignore_it(tmp_path, tokenizer):
     reader = TransformersReader(str(_own(tmp_path, tokenizer, onnx=False)))
     contexts = ["Some title | A previous sentence."] * len(SENTENCES)
     assert reader.read(QUESTION, SENTENCES) == reader.read(QUESTION, SENTENCES, contexts)
+
+
+@pytest.mark.parametrize("onnx", [True, False], ids=["onnx-int8", "torch"])
+def test_read_batch_gives_each_request_what_read_gives_it(tmp_path, tokenizer, onnx):
+    reader = TransformersReader(str(_own(tmp_path, tokenizer, onnx=onnx)))
+    requests = [
+        ReadRequest(QUESTION, SENTENCES),
+        ReadRequest("Who talked?", ["Talks went on.", "The talks " + "went on and on " * 12]),
+    ]
+    batch = reader.read_batch(requests)
+    alone = [reader.read(r.question, r.sentences) for r in requests]
+    assert [len(b) for b in batch] == [3, 2]
+    for got, want in zip(batch, alone, strict=True):
+        for x, y in zip(got, want, strict=True):
+            # int8 requests never share a forward pass: the very same scores
+            assert x.span == y.span and (
+                x.score == y.score if onnx else abs(x.score - y.score) < 1e-5
+            )
+    assert reader.read_batch([]) == [] and reader.read(QUESTION, []) == []
