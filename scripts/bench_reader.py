@@ -22,11 +22,13 @@ writes bench/results/bench_reader.json.
 from __future__ import annotations
 
 import argparse
+import logging
 import random
 import statistics
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -146,7 +148,9 @@ def export_random(folder: Path) -> tuple[Path, Path]:
     axes |= {"score": {0: "batch"}, "start": {0: "batch", 1: "sequence"},
              "end": {0: "batch", 1: "sequence"}}  # fmt: skip
     fp32, int8 = folder / "fp32.onnx", folder / "int8.onnx"
-    with torch.inference_mode():
+    logging.getLogger().setLevel(logging.ERROR)  # the quantizer logs advice at WARNING
+    with torch.inference_mode(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         torch.onnx.export(net, tuple(sample[n] for n in names), str(fp32), input_names=names,
                           output_names=["score", "start", "end"], dynamic_axes=axes,
                           opset_version=17, dynamo=False)  # fmt: skip

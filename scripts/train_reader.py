@@ -49,10 +49,10 @@ from qa_service.models.embedding import resolve_embedding_model  # noqa: E402
 from qa_service.models.reader import (  # noqa: E402
     READER_CONFIG,
     build_net,
-    export_onnx,
     reader_context,
     with_context,
 )
+from qa_service.models.reader_export import export_reader_onnx  # noqa: E402
 from qa_service.text.chunking import split_sentences  # noqa: E402
 
 log = logging.getLogger("train_reader")
@@ -297,7 +297,7 @@ def export(model, tokenizer, config, out: Path, meta: dict[str, Any], onnx: bool
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     if onnx:
-        export_onnx(model, tokenizer, tmp)
+        export_reader_onnx(model, tokenizer, tmp)
     else:
         state = {
             k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()

@@ -159,7 +159,12 @@ class Batcher(Generic[T, R]):
 
 class BatchedEmbedder:
     """An Embedder whose small calls (questions, a few sentences) are batched across requests
-    and whose large calls (ingestion) are queued in pieces behind them, one forward at a time."""
+    and whose large calls (ingestion) are queued in pieces behind them, one forward at a time.
+
+    A piece is ``piece`` texts (8): a question waits behind at most one, about a quarter of a
+    second for 200-token chunks on two cores (32 held it up to a second under load), and
+    ingestion loses nothing measurable (``scripts/bench_ingest.py``).
+    """
 
     def __init__(
         self,
@@ -167,7 +172,7 @@ class BatchedEmbedder:
         *,
         compute_lock: threading.Lock,
         max_wait_ms: float,
-        piece: int = 32,
+        piece: int = 8,
         small: int = 8,
     ) -> None:
         self.inner = inner

@@ -80,7 +80,6 @@ def load_models(settings: Settings) -> Models:
             embedder,
             compute_lock=lock,
             max_wait_ms=settings.batch_wait_ms,
-            piece=settings.embedding_batch_size,
         )
         if isinstance(reader, TransformersReader):
             reader = BatchedReader(

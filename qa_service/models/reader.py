@@ -370,7 +370,7 @@ def _np(t: torch.Tensor) -> npt.NDArray[np.float32]:
 
 #: A bucket of the reader's inputs closes when the next input is this much longer than its
 #: first: padding to the longest costs less than another forward pass up to about 1.3x
-#: (``scripts/bench_reader.py``: 40% of a request's padded tokens were padding).
+#: (``scripts/bench_reader.py``: 40% of a request's padded tokens are padding).
 BUCKET_RATIO = 1.3
 #: Fewer inputs than this never make a bucket of their own (a forward pass has a fixed cost).
 BUCKET_MIN = 4
@@ -402,54 +402,6 @@ def _onnx_session(path: Path, threads: int) -> Any:
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
-
-
-def export_onnx(net: Any, tokenizer: Any, folder: Path) -> None:
-    """Write our reader ``net`` to ``folder/model.onnx``, int8 (dynamic, per channel, MatMul and
-    Gather: 23 MB; scores within 0.01 of fp32 torch)."""
-    import tempfile
-    import warnings
-
-    import torch
-    from onnxruntime.quantization import quantize_dynamic
-
-    sample = tokenizer(
-        ["Who leads it?", "What happened?"],
-        ["The group is led by its founder.", "Rebels took the city."],
-        padding=True,
-        return_tensors="pt",
-    )
-    names = ["input_ids", "attention_mask", "token_type_ids"]
-    axes: dict[str, dict[int, str]] = {n: {0: "batch", 1: "sequence"} for n in names}
-    axes |= {"score": {0: "batch"}, "start": {0: "batch", 1: "sequence"}}
-    axes["end"] = axes["start"]
-    net = net.float().eval()
-    with tempfile.TemporaryDirectory() as tmp, torch.inference_mode(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fp32 = Path(tmp) / "fp32.onnx"
-        torch.onnx.export(
-            net,
-            tuple(sample[n] for n in names),
-            str(fp32),
-            input_names=names,
-            output_names=["score", "start", "end"],
-            dynamic_axes=axes,
-            opset_version=17,
-            do_constant_folding=True,
-            dynamo=False,
-        )
-        root = logging.getLogger()
-        level = root.level
-        root.setLevel(max(level, logging.ERROR))  # it logs every tensor at INFO
-        try:
-            quantize_dynamic(
-                fp32,
-                folder / ONNX_FILE,
-                per_channel=True,
-                op_types_to_quantize=["MatMul", "Gather"],
-            )
-        finally:
-            root.setLevel(level)
 
 
 def resolve_reader_model(settings: Settings) -> str:

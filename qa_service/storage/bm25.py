@@ -10,7 +10,7 @@ main index, the owner rebuilds the main index in the background and swaps it in.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import bm25s
@@ -37,6 +37,13 @@ def _tokenize(texts: list[str], stemmer: Stemmer.Stemmer) -> bm25s.tokenization.
     )
 
 
+def _terms(texts: list[str], stemmer: Stemmer.Stemmer) -> list[list[str]]:
+    """Each text's stemmed terms, as ``_tokenize`` finds them (kept per chunk for the delta)."""
+    tokens = _tokenize(texts, stemmer)
+    vocab = {i: t for t, i in tokens.vocab.items()}
+    return [[vocab[i] for i in ids] for ids in tokens.ids]
+
+
 @dataclass
 class Bm25Part:
     """One immutable BM25 index over some chunks."""
@@ -48,11 +55,16 @@ class Bm25Part:
     @classmethod
     def build(cls, items: Iterable[tuple[int, str]], stemmer: Stemmer.Stemmer) -> Bm25Part:
         pairs = list(items)
-        ids = np.array([p[0] for p in pairs], dtype=np.int64)
-        if not pairs:
+        return cls.of_terms([p[0] for p in pairs], _terms([p[1] for p in pairs], stemmer))
+
+    @classmethod
+    def of_terms(cls, chunk_ids: list[int], terms: list[list[str]]) -> Bm25Part:
+        """The index over chunks already split into terms (``_terms``)."""
+        ids = np.array(chunk_ids, dtype=np.int64)
+        if not chunk_ids:
             return cls(ids, None)
         retriever = bm25s.BM25()
-        retriever.index(_tokenize([p[1] for p in pairs], stemmer), show_progress=False)
+        retriever.index(terms, show_progress=False)
         counts = np.diff(retriever.scores["indptr"])
         df = {t: int(counts[i]) for t, i in retriever.vocab_dict.items() if i < len(counts)}
         return cls(ids, retriever, df)
@@ -99,6 +111,10 @@ class LexicalIndex:
         self.added: set[int] = set()
         self.removed: set[int] = set()
         self.delta_stale = False
+        #: The terms of the delta's chunks: a rebuild after a write splits only the new ones
+        #: (re-tokenizing the whole delta on every search after a write held the searcher's
+        #: lock for tens of milliseconds under concurrent ingestion).
+        self._delta_terms: dict[int, list[str]] = {}
 
     @property
     def size(self) -> int:
@@ -126,8 +142,19 @@ class LexicalIndex:
         churn = len(self.added) + len(self.removed)
         return churn > max(self.REBUILD_MIN_CHURN, len(self.main.ids) // 10)
 
-    def rebuild_delta(self, items: Iterable[tuple[int, str]]) -> None:
-        self.delta = Bm25Part.build(items, self.stemmer)
+    def rebuild_delta(self, texts_of: Callable[[list[int]], dict[int, str]]) -> None:
+        """Rebuild the delta over the chunks added since the main snapshot; ``texts_of(ids)``
+        gives the keyword text of the chunks whose terms are not known yet."""
+        ids = sorted(self.added)
+        known = {cid: self._delta_terms[cid] for cid in ids if cid in self._delta_terms}
+        missing = [cid for cid in ids if cid not in known]
+        if missing:
+            texts = texts_of(missing)
+            fresh = [cid for cid in missing if cid in texts]
+            known.update(zip(fresh, _terms([texts[c] for c in fresh], self.stemmer), strict=True))
+        self._delta_terms = known
+        ids = [cid for cid in ids if cid in known]
+        self.delta = Bm25Part.of_terms(ids, [known[cid] for cid in ids])
         self.delta_stale = False
 
     def idf(self, stems: Iterable[str]) -> dict[str, float]:

@@ -127,8 +127,11 @@ class LocalSearcher:
             self._catch_up(self.vectors)
             self._maintain()
         if self.lexical.delta_stale:
-            rows = self.store.chunk_rows(sorted(self.lexical.added))
-            self.lexical.rebuild_delta((cid, self._bm25_text(r)) for cid, r in rows.items())
+            self.lexical.rebuild_delta(
+                lambda ids: {
+                    cid: self._bm25_text(r) for cid, r in self.store.chunk_rows(ids).items()
+                }
+            )
 
     def _bm25_text(self, row: ChunkRow) -> str:
         return keyword_text(row.title if self._with_titles else None, row.text)

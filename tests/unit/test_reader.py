@@ -18,10 +18,10 @@ from qa_service.models.reader import (
     TransformersReader,
     best_span,
     build_net,
-    export_onnx,
     load_reader,
     reader_context,
 )
+from qa_service.models.reader_export import export_reader_onnx
 
 QUESTION = "How far did the insurgents retreat?"
 SENTENCES = ["Insurgents retreated 12 miles from the area.", "It rained.", "Talks went on."]
@@ -61,7 +61,7 @@ def _own(tmp: Path, tokenizer, onnx: bool, context: bool = False) -> Path:
     folder = tmp / ("onnx" if onnx else "torch")
     folder.mkdir()
     if onnx:
-        export_onnx(net, tokenizer, folder)
+        export_reader_onnx(net, tokenizer, folder)
     save_file({k: v.half().contiguous() for k, v in net.state_dict().items()},
               str(folder / "model.safetensors"))  # fmt: skip
     tiny_config().save_pretrained(folder)
