@@ -1,4 +1,4 @@
-"""The one exception tree of qa-service; ``api/app.py`` maps it to HTTP in one place.
+"""The one exception tree of qa-service; ``api/errors.py`` maps it to HTTP in one place.
 
 ::
 

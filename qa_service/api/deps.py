@@ -24,13 +24,7 @@ def get_service(request: Request) -> QAService:
     return service
 
 
-def app_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
 ServiceDep = Annotated[QAService, Depends(get_service)]
-SettingsDep = Annotated[Settings, Depends(app_settings)]
 
 
 def presented_key(request: Request) -> str | None:

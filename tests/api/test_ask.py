@@ -72,7 +72,6 @@ def test_precondition_question_is_answered_with_the_key_span(seeded, mode):
 def test_question_the_articles_do_not_answer_abstains(seeded):
     body = seeded.post("/ask", json={"question": OFF_TOPIC}).json()
     assert body["answerable"] is False and body["citations"] == []
-    assert body["grounding"] == "none"
     assert "do not answer" in body["answer"]
     assert all("World Cup" not in p["quote"] for p in body["related"])
 

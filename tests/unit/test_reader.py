@@ -13,7 +13,6 @@ from qa_service.errors import ModelError
 from qa_service.models.embedding import resolve_embedding_model
 from qa_service.models.reader import (
     READER_CONFIG,
-    Reader,
     ReadRequest,
     TransformersReader,
     best_span,
@@ -76,7 +75,8 @@ def test_own_reader_on_torch_and_onnx_agree(tmp_path, tokenizer):
     onnx_dir = _own(tmp_path, tokenizer, onnx=True)
     (onnx_dir / "model.safetensors").unlink()  # what ships: ONNX only
     onnx_reader = TransformersReader(str(onnx_dir))
-    assert isinstance(onnx_reader, Reader) and onnx_reader.threshold == 0.42
+    assert onnx_reader.quantized and not torch_reader.quantized  # ONNX (int8) vs torch
+    assert onnx_reader.threshold == 0.42
     a, b = torch_reader.read(QUESTION, SENTENCES), onnx_reader.read(QUESTION, SENTENCES)
     assert len(a) == len(b) == len(SENTENCES)
     for x, y, sentence in zip(a, b, SENTENCES, strict=True):
@@ -97,7 +97,7 @@ def test_hugging_face_cross_encoders_and_qa_models_load(tmp_path, tokenizer, kin
     reader = TransformersReader(str(tmp_path))
     assert reader.kind == kind and reader.threshold is None
     readings = reader.read(QUESTION, SENTENCES)
-    assert all(0.0 <= r.score <= 1.0 for r in readings)
+    assert len({round(r.score, 6) for r in readings}) == len(SENTENCES)  # each one read
     assert all((r.span is not None) == (kind == "qa") for r in readings)
 
 
