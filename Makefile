@@ -8,7 +8,7 @@ GENERATOR := $(MODELS_DIR)/gemma-3-270m-bf16/config.json
 SAMPLES ?= examples/articles
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev models models-onnx models-qwen browser run test lint format bench clean
+.PHONY: help install install-dev models models-onnx models-qwen browser run test test-fast lint format bench clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -55,6 +55,9 @@ browser: ## Install Debian's Chromium for the browser test (skipped where that i
 
 test: install-dev models browser ## Run the whole test suite (real models, real browser)
 	$(BIN)/pytest
+
+test-fast: install-dev models ## Unit tests only (under a minute on 2 cores)
+	$(BIN)/pytest tests/unit -q
 
 lint: install-dev ## ruff (lint + format check), mypy --strict, hadolint, import layers (lint-imports)
 	$(BIN)/ruff check .
