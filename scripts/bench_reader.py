@@ -22,13 +22,11 @@ writes bench/results/bench_reader.json.
 from __future__ import annotations
 
 import argparse
-import logging
 import random
 import statistics
 import sys
 import tempfile
 import time
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -132,29 +130,19 @@ def singles(pairs: Pairs) -> list[Pairs]:
 
 
 def export_random(folder: Path) -> tuple[Path, Path]:
-    """fp32 and int8 ONNX of the reader network with random weights."""
+    """fp32 and int8 ONNX of the reader network with random weights, exported and quantized as
+    ``scripts/train_reader.py`` does (``models.reader_export``)."""
     import torch
-    from onnxruntime.quantization import quantize_dynamic
     from transformers import AutoConfig, AutoTokenizer
 
     from qa_service.models.reader import build_net
+    from qa_service.models.reader_export import export_fp32_onnx, quantize_reader
 
     torch.manual_seed(0)
-    net = build_net(AutoConfig.from_pretrained(READER)).eval()
-    tok = AutoTokenizer.from_pretrained(READER)
-    sample = tok(["Who leads it?"], ["The group is led by its founder."], return_tensors="pt")
-    names = ["input_ids", "attention_mask", "token_type_ids"]
-    axes: dict[str, dict[int, str]] = {n: {0: "batch", 1: "sequence"} for n in names}
-    axes |= {"score": {0: "batch"}, "start": {0: "batch", 1: "sequence"},
-             "end": {0: "batch", 1: "sequence"}}  # fmt: skip
+    net = build_net(AutoConfig.from_pretrained(READER))
     fp32, int8 = folder / "fp32.onnx", folder / "int8.onnx"
-    logging.getLogger().setLevel(logging.ERROR)  # the quantizer logs advice at WARNING
-    with torch.inference_mode(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(net, tuple(sample[n] for n in names), str(fp32), input_names=names,
-                          output_names=["score", "start", "end"], dynamic_axes=axes,
-                          opset_version=17, dynamo=False)  # fmt: skip
-    quantize_dynamic(fp32, int8, per_channel=True, op_types_to_quantize=["MatMul", "Gather"])
+    export_fp32_onnx(net, AutoTokenizer.from_pretrained(READER), fp32)
+    quantize_reader(fp32, int8)
     return fp32, int8
 
 

@@ -15,7 +15,6 @@ and has no bulk lane. Ingestion must not hold up a question's single embedding.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections import deque
@@ -27,8 +26,6 @@ from typing import Generic, TypeVar
 from ..observability import BATCH_ITEMS
 from .embedding import Embedder, Vectors
 from .reader import BatchReader, Reading, ReadRequest
-
-log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -217,7 +214,7 @@ class BatchedEmbedder:
 
 class BatchedReader:
     """A Reader whose calls from concurrent requests run as one ``read_batch``: one request's
-    sentences stay together, and the reader buckets all of them by length."""
+    sentences stay together, and the reader decides which of them share a forward pass."""
 
     def __init__(
         self,

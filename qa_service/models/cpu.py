@@ -2,7 +2,7 @@
 
 The int8 reader runs about 2.5x faster with AVX-512 VNNI than on an AVX2-only CPU, and bf16 is
 emulated (several times slower than float32) without AVX-512 BF16 or AMX, so every benchmark
-figure is recorded with these flags, and the service logs them at start-up.
+figure is recorded with these flags.
 """
 
 from __future__ import annotations

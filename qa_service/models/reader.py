@@ -91,8 +91,8 @@ class BatchReader(Reader, Protocol):
     requests, ``models.batching``)."""
 
     def read_batch(self, requests: Sequence[ReadRequest]) -> list[list[Reading]]:
-        """The readings of each request, in order (as ``read`` would give them, up to the
-        small differences of int8 activations quantized per batch)."""
+        """The readings of each request, in order, as ``read`` gives them (float models: up to
+        float rounding, since requests share padded passes)."""
         ...
 
 
@@ -234,7 +234,7 @@ class TransformersReader:
 
     def read_batch(self, requests: Sequence[ReadRequest]) -> list[list[Reading]]:
         """The readings of several requests (several questions) at once: their pairs are
-        tokenized together and run in batches of similar length (``length_buckets``)."""
+        tokenized together, then run in the forward passes ``_passes`` picks."""
         pairs: list[tuple[str, str, int]] = []  # (question, input text, sentence length)
         for r in requests:
             texts = list(r.sentences)
@@ -253,21 +253,18 @@ class TransformersReader:
             max_length=self.max_length,
             return_offsets_mapping=True,
         )
+        spans, at = [], 0  # each request's pairs
+        for r in requests:
+            spans.append(range(at, at + len(r.sentences)))
+            at += len(r.sentences)
         readings: list[Reading] = [Reading(0.0)] * len(pairs)
-        for idx in self._passes(requests, pairs, [len(ids) for ids in enc["input_ids"]]):
+        for idx in self._passes(spans, pairs, [len(ids) for ids in enc["input_ids"]]):
             for k, reading in zip(idx, self._batch(enc, idx, pairs), strict=True):
                 readings[k] = reading
-        out, at = [], 0
-        for r in requests:
-            out.append(readings[at : at + len(r.sentences)])
-            at += len(r.sentences)
-        return out
+        return [readings[s.start : s.stop] for s in spans]
 
     def _passes(
-        self,
-        requests: Sequence[ReadRequest],
-        pairs: list[tuple[str, str, int]],
-        lengths: list[int],
+        self, spans: list[range], pairs: list[tuple[str, str, int]], lengths: list[int]
     ) -> list[list[int]]:
         """Which pairs run together, as lists of indices.
 
@@ -281,13 +278,12 @@ class TransformersReader:
         """
         if not self.quantized:
             return length_buckets(lengths, self.batch_size)
-        passes, at = [], 0
-        for r in requests:
-            order = sorted(range(at, at + len(r.sentences)), key=lambda k: len(pairs[k][1]))
+        passes = []
+        for span in spans:
+            order = sorted(span, key=lambda k: len(pairs[k][1]))
             passes += [
                 order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)
             ]
-            at += len(r.sentences)
         return passes
 
     def _logits(

@@ -55,23 +55,19 @@ class Bm25Part:
     @classmethod
     def build(cls, items: Iterable[tuple[int, str]], stemmer: Stemmer.Stemmer) -> Bm25Part:
         pairs = list(items)
-        return cls._of([p[0] for p in pairs], _tokenize([p[1] for p in pairs], stemmer))
+        return cls.of_terms([p[0] for p in pairs], _tokenize([p[1] for p in pairs], stemmer))
 
     @classmethod
-    def of_terms(cls, chunk_ids: list[int], terms: list[list[str]]) -> Bm25Part:
-        """The index over chunks already split into terms (``_terms``): the same scores as
-        ``build`` over their texts."""
-        return cls._of(chunk_ids, terms)
-
-    @classmethod
-    def _of(
-        cls, chunk_ids: list[int], corpus: bm25s.tokenization.Tokenized | list[list[str]]
+    def of_terms(
+        cls, chunk_ids: list[int], terms: bm25s.tokenization.Tokenized | list[list[str]]
     ) -> Bm25Part:
+        """The index over chunks already split into terms (``_tokenize``, or ``_terms`` kept per
+        chunk): the same scores either way."""
         ids = np.array(chunk_ids, dtype=np.int64)
         if not chunk_ids:
             return cls(ids, None)
         retriever = bm25s.BM25()
-        retriever.index(corpus, show_progress=False)
+        retriever.index(terms, show_progress=False)
         counts = np.diff(retriever.scores["indptr"])
         df = {t: int(counts[i]) for t, i in retriever.vocab_dict.items() if i < len(counts)}
         return cls(ids, retriever, df)
