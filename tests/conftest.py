@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from qa_service.api import create_app
 from qa_service.config import Settings
 from qa_service.models.loading import Models, load_models
-from qa_service.testing.live_server import live_server, wait_ready
+from tests.support.live_server import live_server, wait_ready
 
 __all__ = ["live_server", "wait_ready"]
 

@@ -5,7 +5,7 @@
    question, and the short answer inside it. Without a reader (``QA_READER=none``): cosine to
    the question + IDF-weighted overlap of the question's words.
 3. Gate (``gate.py``): answer only when the best sentence's reader score reaches the threshold
-   calibrated on SQuAD 2.0 dev by ``scripts/eval_qa.py`` (without a reader: similarity and word
+   calibrated on SQuAD 2.0 dev by ``scripts/eval/qa.py`` (without a reader: similarity and word
    coverage).
 4. Extractive: the best sentence(s) with ``[n]`` markers. Generative: the generator phrases an
    answer from the numbered evidence the reader accepts (``prompts.py``); every sentence is
@@ -20,11 +20,12 @@ articles that address a model ("ignore previous instructions") never reach the p
 
 from __future__ import annotations
 
+import collections.abc
 import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -34,16 +35,17 @@ from ..errors import GeneratorUnavailable, Overloaded
 from ..models.embedding import Embedder
 from ..models.generation import Generator
 from ..models.reader import Reader
-from ..schemas import AskMode, AskResponse, ModelInfo
+from ..schemas import AskResponse, ModelInfo
 from ..storage.protocols import DocumentStore, Searcher
 from ..storage.types import Filters
 from ..text.answer_types import expected_type
-from ..text.grounding import Terms, check_claims
+from ..text.grounding import check_claims
 from . import citing
 from .citing import _trim, _with_marker
-from .evidence import Evidence, candidates, mark_names, read_sentences
+from .evidence import Evidence, Question, candidates, mark_names, read_sentences
 from .gate import Gate, decide
 from .lru import LRUCache
+from .options import AskOptions
 from .prompts import build_prompt
 
 log = logging.getLogger(__name__)
@@ -54,24 +56,6 @@ NO_DOCUMENTS = (
 )
 
 Event = tuple[Literal["delta", "reset"], str]
-
-
-@dataclass(frozen=True, slots=True)
-class AskOptions:
-    """How one question is answered; the defaults are those of ``POST /ask``.
-
-    ``context`` (earlier turns of a chat) is read with the question when retrieving. ``style``
-    (a chat client's system message) is passed to chat-template generators as a tone hint below
-    our rules; it cannot change what is answered or cited. ``max_new_tokens`` lowers the
-    generator's token budget.
-    """
-
-    top_k: int = 5
-    filters: Filters | None = None
-    mode: AskMode = "auto"
-    context: str | None = None
-    style: str | None = None
-    max_new_tokens: int | None = None
 
 
 @dataclass(slots=True)
@@ -90,15 +74,29 @@ class Draft:
 @dataclass(frozen=True, slots=True)
 class Answered:
     """The last item of an answer's events: the response, and the evidence and gate behind it
-    (for ``scripts/eval_qa.py``; not part of the API)."""
+    (for ``scripts/eval/qa.py``; not part of the API)."""
 
     response: AskResponse
     evidence: list[Evidence]
     gate: Gate | None
 
 
+#: An answer's events, then its ``Answered``; ``close()`` stops the answer (and its generator).
+AnswerEvents: TypeAlias = collections.abc.Generator[Event | Answered, None, None]
+
+
+def answered(events: Iterator[Event | Answered]) -> Answered:
+    """The ``Answered`` that ends an answer's events, read to their end."""
+    last = None
+    for item in events:
+        last = item
+    if not isinstance(last, Answered):
+        raise AssertionError("an answer's events end with an Answered")
+    return last
+
+
 class Answerer:
-    """Answers questions from the retriever's documents. Thread-safe (stateless per call)."""
+    """Answers questions from what ``searcher`` finds. Thread-safe (stateless per call)."""
 
     #: Weight of the IDF-weighted word overlap next to the cosine when ranking sentences.
     LEXICAL_WEIGHT = 0.75
@@ -116,14 +114,14 @@ class Answerer:
         settings: Settings,
         embedder: Embedder,
         store: DocumentStore,
-        retriever: Searcher,
+        searcher: Searcher,
         generator: Generator | None,
         reader: Reader | None = None,
     ) -> None:
         self.settings = settings
         self.embedder = embedder
         self.store = store
-        self.retriever = retriever
+        self.searcher = searcher
         self.generator = generator
         self.reader = reader
         #: The reader score an answer needs (the setting, else the model's calibrated value).
@@ -152,7 +150,7 @@ class Answerer:
     # --- 1-2: evidence ------------------------------------------------------------------------
     def gather(
         self,
-        question: str,
+        question: Question,
         top_k: int,
         filters: Filters | None,
         context: str | None = None,
@@ -165,26 +163,26 @@ class Answerer:
         word overlap (ties broken by their chunk's rank) are embedded: on SQuAD dev this loses
         no correct evidence and keeps an answer within the latency budget on a CPU.
         """
+        text = question.text
         if context:
             # A follow-up: retrieve with the earlier question too, score with this one.
-            query = f"{context} {question}"
-            qvec, cvec = self.embedder.embed([question, query])
-            hits = self.retriever.search(query, cvec, top_k, filters)
+            query = f"{context} {text}"
+            qvec, cvec = self.embedder.embed([text, query])
+            hits = self.searcher.search(query, cvec, top_k, filters)
         else:
-            qvec = self.embedder.embed([question])[0]
-            hits = self.retriever.search(question, qvec, top_k, filters)
-        q_terms = Terms.of(question)
-        ranked = candidates(q_terms, hits, self.retriever.idf(q_terms.content))
-        mark_names(question, q_terms, ranked)
+            qvec = self.embedder.embed([text])[0]
+            hits = self.searcher.search(text, qvec, top_k, filters)
+        ranked = candidates(question.terms, hits, question.idf)
+        mark_names(text, question.terms, ranked)
         if self.reader is not None:
-            wanted = expected_type(question) if self.settings.answer_types else None
+            wanted = expected_type(text) if self.settings.answer_types else None
             evidence = read_sentences(
                 self.reader,
-                question,
+                text,
                 ranked[: self.settings.reader_candidates],
                 timings,
                 wanted,
-                q_terms,
+                question.terms,
             )
             # the best sentence's cosine, for the gate's topicality check (the gate reads no
             # other: embedding the best three cost a fifth of an answer's time)
@@ -214,11 +212,10 @@ class Answerer:
         return [cached[s] for s in sentences]
 
     # --- 3: the gate --------------------------------------------------------------------------
-    def gate(self, question: str, evidence: list[Evidence]) -> Gate:
+    def gate(self, question: Question, evidence: list[Evidence]) -> Gate:
         """Answer only when the evidence answers the question (``gate.decide``)."""
-        idf = self.retriever.idf(Terms.of(question).content)
         threshold = self.threshold if self.reader is not None else None
-        return decide(question, evidence, idf, self.settings, threshold)
+        return decide(question, evidence, self.settings, threshold)
 
     # --- 4a: extractive -----------------------------------------------------------------------
     def extractive(self, evidence: list[Evidence]) -> tuple[str, list[tuple[int, Evidence]]]:
@@ -236,6 +233,18 @@ class Answerer:
         cited = list(enumerate(picked, start=1))
         answer = " ".join(_with_marker(_trim(e.quote), f"[{i}]") for i, e in cited)
         return answer, cited
+
+    def _fall_back(
+        self, draft: Draft, reason: str | None, *, withdraw: bool = False
+    ) -> Iterator[Event]:
+        """Answer extractively instead (no generator, or it was busy, down or not verified),
+        first withdrawing what was streamed when ``withdraw``; ``reason`` is reported."""
+        draft.fallback_reason = reason
+        if withdraw and reason is not None:
+            yield "reset", reason
+        draft.answer, draft.cited = self.extractive(draft.evidence)
+        draft.grounding = "extractive"
+        yield "delta", draft.answer
 
     # --- 4b: generative -----------------------------------------------------------------------
     def _sources(self, evidence: list[Evidence]) -> list[Evidence]:
@@ -269,7 +278,6 @@ class Answerer:
     def _generate(
         self,
         question: str,
-        evidence: list[Evidence],
         draft: Draft,
         style: str | None = None,
         max_new_tokens: int | None = None,
@@ -277,7 +285,7 @@ class Answerer:
         """Stream the generator's answer word by word, releasing only words whose numbers and
         names are in the sources; verify the whole answer at the end."""
         assert self.generator is not None
-        sources = self._sources(evidence)
+        sources = self._sources(draft.evidence)
         prompt, stops, budget = self._prompt(question, sources, style)
         budget = min(budget, max_new_tokens or budget)
         quotes = [e.quote for e in sources]
@@ -312,22 +320,16 @@ class Answerer:
             unavailable = e.detail
         finally:
             # stop the model now (and free its slot) when we stop reading early or are closed
-            close = getattr(pieces, "close", None)
-            if close is not None:
-                close()
+            pieces.close()
         draft.timings["generate"] = (time.perf_counter() - t0) * 1000
         text = raw.lstrip()
         if not self.generator.is_chat:
             text = text.split("\n", 1)[0]
         text = text.strip()
         if unavailable is not None:
-            draft.fallback_reason = f"generator unavailable: {unavailable}"
-            log.warning("%s", draft.fallback_reason)
-            if released:
-                yield "reset", draft.fallback_reason
-            draft.answer, draft.cited = self.extractive(evidence)
-            draft.grounding = "extractive"
-            yield "delta", draft.answer
+            reason = f"generator unavailable: {unavailable}"
+            log.warning("%s", reason)
+            yield from self._fall_back(draft, reason, withdraw=released > 0)
             return
         if failure is None:
             result = self._cite(question, text, sources)
@@ -344,22 +346,19 @@ class Answerer:
                     yield "reset", "the verified answer differs from the streamed text"
                     yield "delta", draft.answer
                 return
-        draft.fallback_reason = f"generated answer rejected: {failure}"
-        log.info("%s (%r)", draft.fallback_reason, text[:200])
-        if released:
-            yield "reset", draft.fallback_reason
-        draft.answer, draft.cited = self.extractive(evidence)
-        draft.grounding = "extractive"
-        yield "delta", draft.answer
+        reason = f"generated answer rejected: {failure}"
+        log.info("%s (%r)", reason, text[:200])
+        yield from self._fall_back(draft, reason, withdraw=released > 0)
 
     # --- the whole flow -----------------------------------------------------------------------
-    def run(self, question: str, options: AskOptions) -> Iterator[Event | Answered]:
-        """Yield answer events (``delta``, ``reset``), then the ``Answered``."""
+    def run(self, question: str, options: AskOptions) -> AnswerEvents:
+        """Yield answer events (``delta``, ``reset``), then the ``Answered``; closing it early
+        stops the generator at once."""
         draft = Draft()
-        yield from self._events(question, draft, options)
+        yield from self._events(Question.of(question, self.searcher.idf), draft, options)
         yield Answered(self.response(draft), draft.evidence, draft.gate)
 
-    def _events(self, question: str, draft: Draft, options: AskOptions) -> Iterator[Event]:
+    def _events(self, question: Question, draft: Draft, options: AskOptions) -> Iterator[Event]:
         """Yield answer events; ``draft`` holds the finished answer when the iterator ends."""
         mode = options.mode
         t0 = time.perf_counter()
@@ -381,22 +380,16 @@ class Answerer:
             ):
                 try:
                     yield from self._generate(
-                        question, draft.evidence, draft, options.style, options.max_new_tokens
+                        question.text, draft, options.style, options.max_new_tokens
                     )
                 except Overloaded as e:
                     if mode == "generative":
                         raise
                     # auto: a busy generator costs the phrasing, not the answer
-                    draft.fallback_reason = f"generator busy: {e.detail}"
-                    draft.answer, draft.cited = self.extractive(draft.evidence)
-                    draft.grounding = "extractive"
-                    yield "delta", draft.answer
+                    yield from self._fall_back(draft, f"generator busy: {e.detail}")
             else:
-                if mode == "generative":
-                    draft.fallback_reason = "no generator is loaded (QA_GENERATOR=none)"
-                draft.answer, draft.cited = self.extractive(draft.evidence)
-                draft.grounding = "extractive"
-                yield "delta", draft.answer
+                no_generator = "no generator is loaded (QA_GENERATOR=none)"
+                yield from self._fall_back(draft, no_generator if mode == "generative" else None)
         if not draft.cited:
             yield "delta", draft.answer
         draft.timings["total"] = (time.perf_counter() - t0) * 1000

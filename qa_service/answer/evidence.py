@@ -10,7 +10,7 @@ trimmed off the sentence it opens.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -47,6 +47,22 @@ class Evidence:
     #: Names of the question that the sentence's document (title and retrieved chunks) never
     #: mentions in any form (``text.variants.unknown_names``); set by ``mark_names``.
     unknown: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """A question as every step of an answer reads it, worked out once per request: its words
+    (``Terms``) and their weights in the keyword index (idf, read under the index's lock)."""
+
+    text: str
+    terms: Terms
+    idf: dict[str, float]
+
+    @classmethod
+    def of(cls, text: str, idf: Callable[[frozenset[str]], dict[str, float]]) -> Question:
+        """``text`` with its terms, weighted by ``idf`` (a ``Searcher.idf``)."""
+        terms = Terms.of(text)
+        return cls(text, terms, idf(terms.content))
 
 
 @lru_cache(maxsize=4096)

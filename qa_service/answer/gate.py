@@ -1,7 +1,7 @@
 """The abstention gate: whether the best evidence answers the question at all.
 
 The model never makes this decision: it is a threshold on the reader's score (or, without a
-reader, on similarity and word coverage), calibrated on SQuAD 2.0 dev by ``scripts/eval_qa.py``.
+reader, on similarity and word coverage), calibrated on SQuAD 2.0 dev by ``scripts/eval/qa.py``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from ..config import Settings
 from ..text.grounding import Terms, overlap
-from .evidence import Evidence
+from .evidence import Evidence, Question
 
 
 @dataclass(slots=True)
@@ -28,23 +28,22 @@ class Gate:
 
 
 def decide(
-    question: str,
+    question: Question,
     evidence: list[Evidence],
-    idf: dict[str, float],
     settings: Settings,
     reader_threshold: float | None,
 ) -> Gate:
     """Answer only when the evidence answers the question.
 
-    ``idf`` weighs the question's words; ``reader_threshold`` is the reader score an answer
-    needs, None when there is no reader.
+    ``question.idf`` weighs the question's words; ``reader_threshold`` is the reader score an
+    answer needs, None when there is no reader.
 
     With a reader: the best sentence's reader score reaches ``reader_threshold`` (or the higher
     ``reader_threshold_unknown_name`` when the question names something its passage never
     mentions, in any of its forms: ``text.variants``), its cosine to the question
     ``reader_min_similarity`` (off-topic questions), and it holds the kind of answer the
     question asks for (``Evidence.fits``: a name, a quantity, a time, a place). Without one,
-    three checks, all on numbers calibrated on SQuAD 2.0 dev (``scripts/eval_qa.py``):
+    three checks, all on numbers calibrated on SQuAD 2.0 dev (``scripts/eval/qa.py``):
 
     * the best sentence's cosine to the question reaches ``answer_min_similarity``
       (off-topic questions fail here);
@@ -56,9 +55,8 @@ def decide(
     if not evidence:
         return Gate(False, "no evidence")
     best = evidence[0]
-    q_terms = Terms.of(question)
     passage = Terms.of(f"{best.title or ''}\n{best.chunk_text}")
-    coverage = overlap(q_terms, passage, idf)
+    coverage = overlap(question.terms, passage, question.idf)
     # in any form: "UN" / "U.N." / "United Nations", "Russia" / "Russian" (evidence.mark_names)
     unknown = best.unknown
     gate = Gate(

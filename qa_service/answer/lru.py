@@ -1,50 +1,47 @@
-"""A small thread-safe LRU map, shared by the answer and summary caches."""
+"""cachetools' LRU cache behind one lock, shared by the answer and summary caches.
+
+``cachetools.LRUCache`` keeps the order (a read or a write makes an entry the newest, a write past
+``maxsize`` drops the oldest) but is not thread-safe, and even a read reorders it; the routes run
+in a thread pool, so every access here takes the lock. ``get_many`` and ``update`` take it once
+for a whole batch of sentences.
+"""
 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable, Mapping
 from typing import Generic, TypeVar
+
+import cachetools
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
 class LRUCache(Generic[K, V]):
-    """At most ``maxsize`` entries; a read or a write makes an entry the newest, and a write
-    past the limit drops the oldest. Safe to share between threads."""
+    """At most ``maxsize`` entries, the least recently used dropped first; safe between threads."""
 
     def __init__(self, maxsize: int) -> None:
-        self.maxsize = maxsize
-        self._data: OrderedDict[K, V] = OrderedDict()
+        self._data: cachetools.LRUCache[K, V] = cachetools.LRUCache(maxsize)
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
-        return len(self._data)
+        with self._lock:
+            return len(self._data)
 
     def get(self, key: K) -> V | None:
         with self._lock:
-            value = self._data.get(key)
-            if value is not None:
-                self._data.move_to_end(key)
-            return value
+            return self._data.get(key)
 
-    def get_many(self, keys: list[K]) -> dict[K, V]:
-        """The entries of ``keys`` that are cached (one lock for all of them)."""
+    def get_many(self, keys: Iterable[K]) -> dict[K, V]:
+        """The entries of ``keys`` that are cached."""
         with self._lock:
-            found = {k: self._data[k] for k in keys if k in self._data}
-            for k in found:
-                self._data.move_to_end(k)
-            return found
+            return {k: self._data[k] for k in keys if k in self._data}
 
     def put(self, key: K, value: V) -> None:
-        self.update({key: value})
-
-    def update(self, entries: dict[K, V]) -> None:
         with self._lock:
-            for key, value in entries.items():
-                self._data[key] = value
-                self._data.move_to_end(key)
-            while len(self._data) > self.maxsize:
-                self._data.popitem(last=False)
+            self._data[key] = value
+
+    def update(self, entries: Mapping[K, V]) -> None:
+        with self._lock:
+            self._data.update(entries)

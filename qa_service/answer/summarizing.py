@@ -29,7 +29,7 @@ import numpy.typing as npt
 
 from ..errors import GeneratorUnavailable
 from ..models.embedding import Embedder
-from ..models.generation import Generator
+from ..models.generation import Generator, Placed
 from ..schemas import SummaryKind, SummaryMode
 from ..text.chunking import split_sentences
 from ..text.furniture import story_start
@@ -151,7 +151,7 @@ class Summarizer:
         use_generator = self.generator is not None and (
             mode == "abstractive" or (mode == "auto" and self._generator_is_fast())
         )
-        key = self._key(sources, max_sentences, use_generator, query)
+        key = self._key(sources, max_sentences, mode, use_generator, query)
         hit = self._cache.get(key)
         if hit is not None:
             yield from hit.sentences
@@ -203,14 +203,20 @@ class Summarizer:
     def _generator_is_fast(self) -> bool:
         """``auto`` rewrites only where generation is cheap (a GPU); on a CPU it stays
         extractive, which is faster and at least as faithful."""
-        return getattr(self.generator, "device", "cpu") != "cpu"
+        return isinstance(self.generator, Placed) and self.generator.device != "cpu"
 
     @staticmethod
     def _key(
-        sources: Sequence[SourceText], max_sentences: int, rewrite: bool, query: str | None
+        sources: Sequence[SourceText],
+        max_sentences: int,
+        mode: SummaryMode,
+        rewrite: bool,
+        query: str | None,
     ) -> str:
+        """The cache key: the mode asked for as well as whether rewriting runs, since the
+        response reports why a mode fell back (``fallback_reason``)."""
         raw = json.dumps(
-            [[s.doc_id, s.content_hash] for s in sources] + [max_sentences, rewrite, query]
+            [[s.doc_id, s.content_hash] for s in sources] + [max_sentences, mode, rewrite, query]
         )
         return hashlib.sha256(raw.encode()).hexdigest()
 

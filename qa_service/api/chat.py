@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..answer.answering import AskOptions
+from ..answer.options import AskOptions
 from ..errors import InvalidInput, NotFound
 from ..models.generation import cut_at_stop
 from ..schemas import Citation, ModelInfo, SummarizeRequest, SummarizeResponse
@@ -194,7 +194,7 @@ class ChatCompletion:
             return
         budget = self.req.max_completion_tokens or self.req.max_tokens
         options = AskOptions(context=self.context, style=self.style, max_new_tokens=budget)
-        resp = self.service.answer(self.question, options).response
+        resp = self.service.ask(self.question, options)
         self.answer, self.citations = resp.answer, resp.citations
 
     def _content(self) -> str:

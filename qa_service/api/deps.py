@@ -6,6 +6,7 @@ import hmac
 from typing import Annotated, Literal
 
 from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
 
 from ..config import Settings
@@ -27,13 +28,28 @@ def get_service(request: Request) -> QAService:
 ServiceDep = Annotated[QAService, Depends(get_service)]
 
 
-def presented_key(request: Request) -> str | None:
-    """The key sent as ``Authorization: Bearer <key>`` (what OpenAI SDKs send) or ``X-API-Key``."""
-    auth = request.headers.get("authorization", "")
-    scheme, _, token = auth.partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    return request.headers.get("x-api-key") or None
+#: The two ways to send a key; ``auto_error=False`` leaves the 401 (and its body) to us. As
+#: dependencies they put the schemes in the OpenAPI document, either one accepted.
+bearer_key = HTTPBearer(
+    scheme_name="BearerAuth",
+    description="`Authorization: Bearer <key>` (what OpenAI SDKs send), with a key from "
+    "QA_API_KEYS (admin) or QA_READ_API_KEYS (read-only); needed only when keys are set.",
+    auto_error=False,
+)
+header_key = APIKeyHeader(
+    name="X-API-Key",
+    scheme_name="ApiKeyAuth",
+    description="The same key as `X-API-Key: <key>`; a Bearer key wins if both are sent.",
+    auto_error=False,
+)
+
+
+def presented_key(
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_key)],
+    header: Annotated[str | None, Depends(header_key)],
+) -> str | None:
+    """The key sent as ``Authorization: Bearer <key>``, else as ``X-API-Key``."""
+    return bearer.credentials if bearer is not None else header
 
 
 def _matches(key: str, keys: list[SecretStr]) -> bool:
@@ -44,12 +60,13 @@ def _matches(key: str, keys: list[SecretStr]) -> bool:
     return found
 
 
-def access_level(request: Request) -> Literal["admin", "read"]:
+def access_level(
+    request: Request, key: Annotated[str | None, Depends(presented_key)]
+) -> Literal["admin", "read"]:
     """Who is calling: raises 401 for a missing or unknown key when keys are configured."""
     settings: Settings = request.app.state.settings
     if not settings.auth_enabled:
         return "admin"
-    key = presented_key(request)
     if key is None:
         raise Unauthorized("An API key is required: send `Authorization: Bearer <key>`.")
     if _matches(key, settings.api_keys):
@@ -59,12 +76,15 @@ def access_level(request: Request) -> Literal["admin", "read"]:
     raise Unauthorized("The API key is not valid.")
 
 
-def require_read(request: Request) -> None:
-    access_level(request)
+Access = Annotated[Literal["admin", "read"], Depends(access_level)]
 
 
-def require_admin(request: Request) -> None:
-    if access_level(request) != "admin":
+def require_read(access: Access) -> None:
+    """Any valid key (``access_level`` raises for the others)."""
+
+
+def require_admin(access: Access) -> None:
+    if access != "admin":
         raise Forbidden("This key is read-only; ingesting and deleting need an admin key.")
 
 

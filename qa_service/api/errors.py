@@ -12,25 +12,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import QAServiceError
+from ..errors import STATUS_PROBLEMS, HttpProblem, QAServiceError
+from ..schemas import OpenAIError, OpenAIErrorDetail
 
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 
-_STATUS_SLUGS = {
-    400: ("bad-request", "Bad request"),
-    401: ("unauthorized", "Unauthorized"),
-    403: ("forbidden", "Forbidden"),
-    404: ("not-found", "Not found"),
-    405: ("method-not-allowed", "Method not allowed"),
-    406: ("not-acceptable", "Not acceptable"),
-    413: ("payload-too-large", "Payload too large"),
-    415: ("unsupported-media-type", "Unsupported media type"),
-    422: ("invalid-input", "Invalid input"),
-    429: ("too-many-requests", "Too many requests"),
-    503: ("service-unavailable", "Service unavailable"),
-}
+_UNLISTED = HttpProblem("error", "Error")  # a status STATUS_PROBLEMS does not know
 
 
 def problem_body(
@@ -43,7 +32,7 @@ def problem_body(
     **extra: Any,
 ) -> dict[str, Any]:
     """An RFC 9457 problem body: the one error shape of the API (responses and SSE events)."""
-    default_slug, default_title = _STATUS_SLUGS.get(status, ("error", "Error"))
+    default_slug, default_title = STATUS_PROBLEMS.get(status, _UNLISTED)
     body: dict[str, Any] = {
         "type": f"/problems/{slug or default_slug}",
         "title": title or default_title,
@@ -74,10 +63,14 @@ def problem(
 def openai_error_body(
     status: int, message: str, param: str | None, code: str | None
 ) -> dict[str, Any]:
-    kind = "invalid_request_error" if status < 500 else "server_error"
-    if status == 401:
-        code = "invalid_api_key"  # what OpenAI clients look for
-    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+    """OpenAI's error object (``schemas.OpenAIError``, as the OpenAPI document describes it)."""
+    error = OpenAIErrorDetail(
+        message=message,
+        type="invalid_request_error" if status < 500 else "server_error",
+        param=param,
+        code="invalid_api_key" if status == 401 else code,  # what OpenAI clients look for
+    )
+    return OpenAIError(error=error).model_dump()
 
 
 def _clean_errors(errors: Any) -> list[dict[str, Any]]:
@@ -161,9 +154,5 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem(
-            500,
-            "An unexpected error occurred; it has been logged.",
-            slug="internal-error",
-            title="Internal error",
-            instance=request.url.path,
+            500, "An unexpected error occurred; it has been logged.", instance=request.url.path
         )

@@ -6,7 +6,7 @@ import ipaddress
 import logging
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import typer
 from rich.markup import escape
@@ -170,10 +170,11 @@ def ask(
     if mode not in ("auto", "extractive", "generative"):
         console.print("[red]--mode must be auto, extractive or generative[/red]")
         raise typer.Exit(2)
-    response = with_service(
-        data_dir,
-        lambda service: service.ask(question, top_k, None, mode),  # type: ignore[arg-type]
-    )
+    from ..answer.options import AskOptions
+    from ..schemas import AskMode
+
+    options = AskOptions(top_k=top_k, mode=cast(AskMode, mode))
+    response = with_service(data_dir, lambda service: service.ask(question, options))
     if as_json:
         out.print_json(response.model_dump_json())
         return

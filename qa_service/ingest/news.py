@@ -226,7 +226,7 @@ class NewsDesk:
         return out
 
     def backfill_wire(self) -> None:
-        """Fingerprint documents stored before the wire index existed (or under another
+        """Fingerprint documents stored before the wire links existed (or under another
         configuration of it); runs once in the poller, page by page."""
         done = offset = 0
         while True:
@@ -242,7 +242,7 @@ class NewsDesk:
                 prints = [Fingerprint.of(d.id, d.text) for d in current.values()]
                 self.pipeline.store.in_transaction(self.pipeline.wire.link_hook(prints))
             done += len(prints)
-            log.info("wire index: %d earlier documents fingerprinted", done)
+            log.info("wire links: %d earlier documents fingerprinted", done)
 
     # --- feeds --------------------------------------------------------------------------------
     def refresh_feed(self, feed_id: str) -> FeedInfo:

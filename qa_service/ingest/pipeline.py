@@ -1,8 +1,8 @@
 """The ingest pipeline: documents in, chunks and vectors stored, indexes updated at once.
 
-``Indexer`` decides how a document becomes chunks and vectors (and re-embeds everything when
-that changes); ``IngestPipeline`` validates a batch, skips what is unchanged, and commits the
-rest in one write. The service, the jobs runner and the news desk all ingest through it.
+``DocumentEncoder`` decides how a document becomes chunks and vectors (and re-embeds everything
+when that changes); ``IngestPipeline`` validates a batch, skips what is unchanged, and commits
+the rest in one write. The service, the jobs runner and the news desk all ingest through it.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from ..errors import DocumentNotFound, InvalidInput, LimitExceeded
 from ..models.embedding import Embedder, Vectors
 from ..observability import INGESTED
 from ..schemas import DocumentIn, IngestResult, to_utc_iso
-from ..storage.protocols import DocumentStore, Searcher
+from ..storage.protocols import DocumentStore, IndexUpkeep
 from ..storage.types import DocumentWrite, NewChunk, StoredDocument, TxHook, now_iso
 from ..text.chunking import Chunk, chunk_text
-from .wire import Fingerprint, WireIndex
+from .wire import Fingerprint, WireLinks
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def derive_doc_id(text: str) -> str:
     return "doc-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
 
 
-class Indexer:
+class DocumentEncoder:
     """How a document becomes chunks and vectors: chunk size (within the embedder's window,
     room left for the title), titles, and the hash that says when a document must be re-embedded."""
 
@@ -134,15 +134,15 @@ class IngestPipeline:
     def __init__(
         self,
         settings: Settings,
-        indexer: Indexer,
+        encoder: DocumentEncoder,
         store: DocumentStore,
-        retriever: Searcher,
-        wire: WireIndex,
+        index: IndexUpkeep,
+        wire: WireLinks,
     ) -> None:
         self.settings = settings
-        self.indexer = indexer
+        self.encoder = encoder
         self.store = store
-        self.retriever = retriever
+        self.index = index
         self.wire = wire
         #: Held while a batch is compared with the store and written (and by the news desk).
         self.lock = threading.Lock()
@@ -151,11 +151,11 @@ class IngestPipeline:
         self, items: list[tuple[StoredDocument, list[Chunk] | None]], after: TxHook | None = None
     ) -> None:
         """Embed, commit everything in one transaction, then update the indexes at once."""
-        writes, vectors = self.indexer.embed_writes(items)
-        with self.retriever.lock:
+        writes, vectors = self.encoder.embed_writes(items)
+        with self.index.lock:
             removed, added = self.store.write(writes, after)
-            self.retriever.apply(removed, added, vectors)
-        self.retriever.maybe_save()
+            self.index.apply(removed, added, vectors)
+        self.index.maybe_save()
 
     def validate_batch(self, docs: list[DocumentIn], max_documents: int | None = None) -> list[str]:
         s = self.settings
@@ -215,7 +215,7 @@ class IngestPipeline:
                     "metadata": d.metadata,
                 }
                 content_hash = sha256_json(fields)
-                index_hash = self.indexer.index_hash(d.text, d.title)
+                index_hash = self.encoder.index_hash(d.text, d.title)
                 old = existing.get(doc_id)
                 if old is not None and old.content_hash == content_hash:
                     results.append(
@@ -224,7 +224,7 @@ class IngestPipeline:
                     continue
                 chunks = None
                 if old is None or old.index_hash != index_hash:
-                    chunks = self.indexer.chunk(d.text)
+                    chunks = self.encoder.chunk(d.text)
                 chunk_count = len(chunks) if chunks is not None else (old.chunk_count if old else 0)
                 stored = StoredDocument(
                     id=doc_id,
@@ -255,10 +255,10 @@ class IngestPipeline:
 
     def delete(self, doc_id: str) -> None:
         """Delete a document; it is gone from every result as soon as this returns."""
-        with self.lock, self.retriever.lock:
+        with self.lock, self.index.lock:
             removed = self.store.delete_document(doc_id)
             if removed is None:
                 raise DocumentNotFound(doc_id)
-            self.retriever.apply(removed, [], self.indexer.embedder.embed([]))
+            self.index.apply(removed, [], self.encoder.embedder.embed([]))
         self.wire.forget(doc_id)
-        self.retriever.maybe_save()
+        self.index.maybe_save()

@@ -9,7 +9,7 @@
   ``QA_WIRE_THRESHOLD`` joins its cluster. Nothing is dropped: the copies stay documents, and
   search folds a copy's passage into the same passage of a higher-ranked copy (``also_in``).
 
-Why 3-shingles and 0.3 (``scripts/eval_wire.py``, news dev set, bench/results/eval_wire.json):
+Why 3-shingles and 0.3 (``scripts/eval/wire.py``, news dev set, bench/results/eval_wire.json):
 copies made by the edits outlets make to agency copy (dateline and credits, the last 30% cut, 8%
 of words changed, an update appended, captions removed, all at once) keep an exact Jaccard of
 0.48 or more; different stories, even paragraphs on one topic or a follow-up repeating three
@@ -32,7 +32,6 @@ import sqlite3
 import threading
 import unicodedata
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -147,8 +146,9 @@ class Link:
     similarity: float | None
 
 
-class WireIndex:
-    """Signatures and clusters of the stored documents, in the local SQLite file."""
+class WireLinks:
+    """Which stored documents are copies of which: their signatures and clusters, in the local
+    SQLite file."""
 
     def __init__(self, db_path: Path, threshold: float) -> None:
         self.threshold = threshold
@@ -280,20 +280,17 @@ def fold(hits: Sequence[Hit], clusters: dict[str, Link]) -> list[tuple[Hit, list
     return [(h, also) for h, also, _ in kept]
 
 
-class FoldedIndex:
+class FoldingSearcher:
     """A ``Searcher`` whose results show each passage of a wire story once.
 
-    Wraps the real index (FAISS or Milvus); everything but search is passed through. Search
-    asks for more results when there is anything to fold, so ``top_k`` distinct ones remain.
+    Wraps the query side of the real index (FAISS or Milvus); the upkeep side stays with
+    ingestion. Search asks for more results when there is anything to fold, so ``top_k``
+    distinct ones remain.
     """
 
-    def __init__(self, inner: Searcher, wire: WireIndex) -> None:
+    def __init__(self, inner: Searcher, wire: WireLinks) -> None:
         self.inner = inner
         self.wire = wire
-
-    @property
-    def lock(self) -> AbstractContextManager[Any]:
-        return self.inner.lock
 
     def search_folded(
         self,
@@ -303,6 +300,7 @@ class FoldedIndex:
         filters: Filters | None = None,
         mode: SearchMode = "hybrid",
     ) -> list[tuple[Hit, list[str]]]:
+        """The hits, each with the ids of the copies whose same passage was folded into it."""
         if not self.wire.has_links():
             hits = self.inner.search(query, query_vector, top_k, filters, mode)
             return [(h, []) for h in hits]
@@ -322,18 +320,3 @@ class FoldedIndex:
 
     def idf(self, stems: set[str] | frozenset[str]) -> dict[str, float]:
         return self.inner.idf(stems)
-
-    def apply(self, removed: list[int], added: list[int], vectors: npt.NDArray[np.float32]) -> None:
-        self.inner.apply(removed, added, vectors)
-
-    def maybe_save(self) -> None:
-        self.inner.maybe_save()
-
-    def wait_idle(self, timeout: float = 600) -> None:
-        self.inner.wait_idle(timeout)
-
-    def status(self) -> dict[str, Any]:
-        return self.inner.status()
-
-    def close(self) -> None:
-        self.inner.close()

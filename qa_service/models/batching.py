@@ -160,7 +160,7 @@ class BatchedEmbedder:
 
     A piece is ``piece`` texts (8): a question waits behind at most one, about a quarter of a
     second for 200-token chunks on two cores (32 held it up to a second under load), and
-    ingestion loses nothing measurable (``scripts/bench_ingest.py``).
+    ingestion loses nothing measurable (``scripts/bench/ingest.py``).
     """
 
     def __init__(

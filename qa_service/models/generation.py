@@ -8,11 +8,12 @@ default model is a 270M *base* model that loops and invents facts when left to r
 
 from __future__ import annotations
 
+import collections.abc
 import logging
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeAlias, runtime_checkable
 
 from ..config import DEFAULT_GENERATOR_MODEL, Settings
 from ..errors import ModelError, Overloaded
@@ -21,6 +22,10 @@ from .embedding import resolve_device
 from .paths import resolve_model
 
 log = logging.getLogger(__name__)
+
+
+#: Text pieces as they are decoded; ``close()`` stops the model at once (and frees its slot).
+TextStream: TypeAlias = collections.abc.Generator[str, None, None]
 
 
 @runtime_checkable
@@ -41,15 +46,43 @@ class Generator(Protocol):
         """Continue each prompt; the output excludes the prompt and anything from a stop on."""
         ...
 
-    def stream(
-        self, prompt: str, *, max_new_tokens: int, stop: Sequence[str] = ()
-    ) -> Iterator[str]:
-        """Continue one prompt, yielding text pieces as they are decoded (stops excluded)."""
+    def stream(self, prompt: str, *, max_new_tokens: int, stop: Sequence[str] = ()) -> TextStream:
+        """Continue one prompt, yielding text pieces as they are decoded (stops excluded).
+
+        Raises:
+            Overloaded: no generation slot is free (``LimitedGenerator``; HTTP 503).
+            GeneratorUnavailable: a generator server is down or too slow.
+        """
         ...
 
     def apply_chat_template(self, messages: list[dict[str, str]]) -> str:
         """Render chat messages into the model's prompt format (chat models only)."""
         ...
+
+
+@runtime_checkable
+class CountsTokens(Protocol):
+    """A generator whose tokenizer is loaded in this process (not a server's)."""
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int] | None:
+        """Each text's length in the generator's tokens, None when no tokenizer is at hand."""
+        ...
+
+
+@runtime_checkable
+class ReportsHealth(Protocol):
+    """A generator with health of its own to report (a server's reachability)."""
+
+    def health(self) -> dict[str, Any] | None:
+        """The last probe's result (never waits for the server), None when there is none."""
+        ...
+
+
+@runtime_checkable
+class Placed(Protocol):
+    """A generator that runs on a device of this machine (``"cpu"``, ``"cuda"``, ``"mps"``)."""
+
+    device: str
 
 
 def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
@@ -99,9 +132,7 @@ def resolve_generator_model(settings: Settings) -> str:
 class GeneratorBase:
     """``generate`` for backends that implement ``stream``: one code path for both."""
 
-    def stream(
-        self, prompt: str, *, max_new_tokens: int, stop: Sequence[str] = ()
-    ) -> Iterator[str]:
+    def stream(self, prompt: str, *, max_new_tokens: int, stop: Sequence[str] = ()) -> TextStream:
         raise NotImplementedError
 
     def generate(
@@ -158,9 +189,7 @@ class TransformersGenerator(GeneratorBase):
             self.device
         )
 
-    def stream(
-        self, prompt: str, *, max_new_tokens: int, stop: Sequence[str] = ()
-    ) -> Iterator[str]:
+    def stream(self, prompt: str, *, max_new_tokens: int, stop: Sequence[str] = ()) -> TextStream:
         import torch
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
@@ -225,7 +254,7 @@ class LimitedGenerator(GeneratorBase):
     ) -> None:
         self.inner = inner
         self.name = inner.name
-        self.device = getattr(inner, "device", "cpu")
+        self.device = inner.device if isinstance(inner, Placed) else "cpu"
         self._slots = threading.BoundedSemaphore(workers)
         self._admitted = threading.BoundedSemaphore(workers + queue)
         self._timeout_s = timeout_s
@@ -238,20 +267,19 @@ class LimitedGenerator(GeneratorBase):
 
     def count_tokens(self, texts: Sequence[str]) -> list[int] | None:
         """Token counts in the backend's tokenizer, None when none is loaded here (a server)."""
-        count = getattr(self.inner, "count_tokens", None)
-        return None if count is None else list(count(texts))
+        if not isinstance(self.inner, CountsTokens):
+            return None
+        counts = self.inner.count_tokens(texts)
+        return None if counts is None else list(counts)
 
     def health(self) -> dict[str, Any] | None:
         """The backend's own health (a generator server's reachability), if it has one."""
-        probe = getattr(self.inner, "health", None)
-        return probe() if probe is not None else None
+        return self.inner.health() if isinstance(self.inner, ReportsHealth) else None
 
     def apply_chat_template(self, messages: list[dict[str, str]]) -> str:
         return self.inner.apply_chat_template(messages)
 
-    def stream(
-        self, prompt: str, *, max_new_tokens: int, stop: Sequence[str] = ()
-    ) -> Iterator[str]:
+    def stream(self, prompt: str, *, max_new_tokens: int, stop: Sequence[str] = ()) -> TextStream:
         if not self._admitted.acquire(blocking=False):
             raise Overloaded("The generator is busy; retry shortly.")
         try:
@@ -269,9 +297,7 @@ class LimitedGenerator(GeneratorBase):
                             log.warning("generation stopped after %.0f s", self._max_s)
                             break
                 finally:
-                    close = getattr(pieces, "close", None)
-                    if close is not None:
-                        close()  # stops the model at once
+                    pieces.close()  # stops the model at once
             finally:
                 self._slots.release()
         finally:

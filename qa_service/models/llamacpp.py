@@ -1,7 +1,7 @@
 """Optional generator backend: GGUF models through llama.cpp (``pip install qa-service[llamacpp]``).
 
 llama.cpp runs the quantized GGUF directly: it loads in under a second and decodes about 3x
-faster than transformers on a CPU (``../shared/MODELS.md``; ``scripts/bench_generate.py``).
+faster than transformers on a CPU (``../shared/MODELS.md``; ``scripts/bench/generate.py``).
 """
 
 from __future__ import annotations
@@ -9,13 +9,13 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ..config import Settings
 from ..errors import ModelError
-from .generation import GeneratorBase, cut_at_stop
+from .generation import GeneratorBase, TextStream, cut_at_stop
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +69,7 @@ class LlamaCppGenerator(GeneratorBase):
         formatter = Jinja2ChatFormatter(template=template, eos_token="", bos_token="")
         return str(formatter(messages=messages).prompt)  # type: ignore[arg-type,unused-ignore]
 
-    def stream(
-        self, prompt: str, *, max_new_tokens: int, stop: Sequence[str] = ()
-    ) -> Iterator[str]:
+    def stream(self, prompt: str, *, max_new_tokens: int, stop: Sequence[str] = ()) -> TextStream:
         with self._lock:
             chunks = self._llm.create_completion(
                 prompt,

@@ -34,6 +34,7 @@ import numpy.typing as npt
 from ..config import DEFAULT_EMBEDDING_MODEL, Settings
 from ..errors import ModelError
 from .embedding import Vectors, resolve_embedding_model
+from .onnx import OPSET, export_torch, make_session, quantize_int8
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,6 @@ DEFAULT_ONNX_DIR = "minilm-onnx"
 FP32_FILE = "model.onnx"
 INT8_FILE = "model-int8.onnx"
 META_FILE = "onnx_embedding.json"
-OPSET = 17
 _TOKENIZER_FILES = (
     "tokenizer.json",
     "tokenizer_config.json",
@@ -141,14 +141,9 @@ class OnnxEmbedder:
         self._counter.no_truncation()
         self._counter.no_padding()
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or _cpu_count()
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        threads = threads or _cpu_count()
         try:
-            self._session = ort.InferenceSession(
-                str(onnx_file), sess_options=options, providers=["CPUExecutionProvider"]
-            )
+            self._session = make_session(onnx_file, threads)
         except Exception as e:
             raise ModelError(f"Could not load ONNX embedding model {onnx_file}: {e}") from e
         self._input_names = [i.name for i in self._session.get_inputs()]
@@ -158,7 +153,7 @@ class OnnxEmbedder:
             ort.__version__,
             onnx_file.name,
             self.dim,
-            options.intra_op_num_threads,
+            threads,
         )
 
     def _embed_batch(self, texts: list[str]) -> Vectors:
@@ -209,7 +204,7 @@ def _package_version(name: str) -> str | None:
         return None
 
 
-def export_onnx(
+def export_embedding_onnx(
     model_dir_or_name: str | Path,
     out_dir: Path,
     quantize: bool = True,
@@ -285,40 +280,24 @@ def export_onnx(
         dynamic_axes = {name: {i: n for n, i in axes.items()} for name in _INPUTS}
         dynamic_axes["last_hidden_state"] = {0: "batch", 1: "sequence"}
         log.info("exporting %s to ONNX", model)
-        with torch.inference_mode(), warnings.catch_warnings():
+        with warnings.catch_warnings():
             # Shape checks traced as constants, and aten::index: both fine for this encoder, and
             # _check_export below compares the result with torch on a padded batch anyway.
             warnings.simplefilter("ignore", TracerWarning)
             warnings.filterwarnings("ignore", message="Exporting aten::index")
-            torch.onnx.export(
+            export_torch(
                 KeywordEncoder(encoder),
                 args,
-                str(tmp / FP32_FILE),
-                input_names=list(_INPUTS),
+                tmp / FP32_FILE,
+                input_names=_INPUTS,
                 output_names=["last_hidden_state"],
                 dynamic_axes=dynamic_axes,
-                opset_version=OPSET,
-                do_constant_folding=True,
-                dynamo=False,
             )
         if quantize:
-            quantization = _import("onnxruntime.quantization")
             log.info("quantizing to int8 (dynamic, per channel, MatMul)")
-            root = logging.getLogger()
-            level = root.level
-            # It logs each tensor at INFO on the root logger, and advises a pre-processing
-            # step whose symbolic shape inference fails on this graph.
-            root.setLevel(max(level, logging.ERROR))
-            try:
-                quantization.quantize_dynamic(
-                    tmp / FP32_FILE,
-                    tmp / INT8_FILE,
-                    per_channel=True,
-                    reduce_range=reduce_range,
-                    op_types_to_quantize=["MatMul"],
-                )
-            finally:
-                root.setLevel(level)
+            quantize_int8(
+                tmp / FP32_FILE, tmp / INT8_FILE, op_types=["MatMul"], reduce_range=reduce_range
+            )
         _save_tokenizer(st, Path(path), tmp)
         tokenizer = st.tokenizer
         meta = {

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ..config import Settings
 from ..errors import GeneratorUnavailable
-from .generation import GeneratorBase, cut_stream
+from .generation import GeneratorBase, TextStream, cut_stream
 
 if TYPE_CHECKING:
     from openai.types.chat import ChatCompletionMessageParam
@@ -149,9 +149,7 @@ class OpenAIGenerator(GeneratorBase):
             pass  # reachable (it listed its models) but slow or flaky: the next probe retries
 
     # --- generation ---------------------------------------------------------------------------
-    def stream(
-        self, prompt: str, *, max_new_tokens: int, stop: Sequence[str] = ()
-    ) -> Iterator[str]:
+    def stream(self, prompt: str, *, max_new_tokens: int, stop: Sequence[str] = ()) -> TextStream:
         import openai
 
         messages: list[dict[str, str]] | None = None

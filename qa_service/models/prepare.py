@@ -68,10 +68,10 @@ def prepare_onnx(
     complete export is kept unless ``force``; written under a temporary name, then renamed.
     Needs the ``onnx`` extra (``pip install 'qa-service[onnx]'``); about half a minute.
     """
-    from .onnx_embedding import INT8_FILE, META_FILE, export_onnx, onnx_model_dir
+    from .onnx_embedding import INT8_FILE, META_FILE, export_embedding_onnx, onnx_model_dir
 
     target = onnx_model_dir(models_dir, model)
     if (target / META_FILE).exists() and (target / INT8_FILE).exists() and not force:
         log.info("ONNX embedding model already prepared at %s", target)
         return target
-    return export_onnx(model, target, quantize=True)
+    return export_embedding_onnx(model, target, quantize=True)

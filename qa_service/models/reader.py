@@ -4,17 +4,18 @@ Retrieval finds passages about the question; the reader decides which sentence *
 whether any does. It reads ``[CLS] question [SEP] sentence [SEP]`` and returns
 
 * ``score``: the probability that the sentence answers the question (the abstention gate is a
-  threshold on it, calibrated by ``scripts/eval_qa.py``), and
+  threshold on it, calibrated by ``scripts/eval/qa.py``), and
 * ``span``: the shortest answer inside the sentence (character offsets into the sentence), when
   the model has a span head and finds one.
 
 Three kinds of model load behind the same ``Reader`` interface:
 
-* our own (``models/reader/``, trained by ``scripts/train_reader.py``): a BERT encoder with a
-  score head and a span head, shipped as int8 ONNX (run on onnxruntime) beside a
-  ``reader.json``; training checkpoints are fp16 safetensors (run on torch);
-* any Hugging Face sequence-classification cross-encoder (one logit = relevance), e.g.
-  ``cross-encoder/ms-marco-MiniLM-L6-v2``: scores only;
+* our own (``models/reader/``, trained by ``scripts/train/reader.py``): a BERT encoder with a
+  score head and a span head (``reader_net``), shipped as int8 ONNX (run on onnxruntime)
+  beside a ``reader.json``; training checkpoints are fp16 safetensors (run on torch);
+* any sequence-classification cross-encoder (one logit = relevance, or two classes), e.g.
+  ``cross-encoder/ms-marco-MiniLM-L6-v2``, run by ``sentence_transformers.CrossEncoder``:
+  scores only;
 * any extractive question-answering model (SQuAD 2.0 style, start/end logits): the span with
   the best start+end logit against the no-answer logit gives both score and span.
 """
@@ -35,6 +36,7 @@ import numpy.typing as npt
 
 from ..config import DEFAULT_READER_MODEL
 from ..errors import ModelError
+from .onnx import make_session
 from .paths import resolve_model
 
 if TYPE_CHECKING:
@@ -113,40 +115,6 @@ def with_context(tokenizer: Any, sentence: str, context: str) -> str:
     return f"{sentence} {tokenizer.sep_token} {context}" if context else sentence
 
 
-def build_net(config: Any) -> Any:
-    """Our reader network: the encoder plus a score head (CLS) and a span head (per token).
-
-    Defined in a function so that importing this module does not import torch.
-    """
-    import torch
-    from transformers import BertModel
-
-    class ReaderNet(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.encoder = BertModel(config, add_pooling_layer=False)
-            self.dropout = torch.nn.Dropout(config.hidden_dropout_prob)
-            self.score = torch.nn.Linear(config.hidden_size, 1)
-            self.span = torch.nn.Linear(config.hidden_size, 2)
-
-        def forward(
-            self,
-            input_ids: torch.Tensor,
-            attention_mask: torch.Tensor,
-            token_type_ids: torch.Tensor,
-        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-            hidden = self.encoder(
-                input_ids=input_ids,
-                attention_mask=attention_mask,
-                token_type_ids=token_type_ids,
-            ).last_hidden_state
-            score = self.score(self.dropout(hidden[:, 0])).squeeze(-1)
-            start, end = self.span(hidden).unbind(-1)
-            return score, start, end
-
-    return ReaderNet()
-
-
 def best_span(
     start: Sequence[float], end: Sequence[float], allowed: Sequence[bool], max_len: int
 ) -> tuple[int, int, float] | None:
@@ -166,7 +134,10 @@ def best_span(
 
 class TransformersReader:
     """A reader on torch (our own checkpoint, a cross-encoder, or a QA model) or, for our own
-    shipped model, on ONNX Runtime (int8: 23 MB, about 2.5x faster than torch on a CPU)."""
+    shipped model, on ONNX Runtime (int8: 23 MB, about 2.5x faster than torch on a CPU).
+
+    A cross-encoder runs through ``sentence_transformers.CrossEncoder`` (``_cross_encode``);
+    ours and QA models are tokenized and padded here, since their spans need the offsets."""
 
     def __init__(
         self,
@@ -192,9 +163,13 @@ class TransformersReader:
                 self.kind = "own"
                 torch_file = path / "model.safetensors"
                 if (path / ONNX_FILE).is_file() and (device == "cpu" or not torch_file.is_file()):
-                    self._session = _onnx_session(path / ONNX_FILE, threads)
+                    self._session = make_session(
+                        path / ONNX_FILE, threads or min(os.cpu_count() or 1, 4)
+                    )
                 else:
                     from safetensors.torch import load_file
+
+                    from .reader_net import build_net
 
                     self.model = build_net(AutoConfig.from_pretrained(model))
                     state = load_file(str(torch_file))
@@ -208,10 +183,10 @@ class TransformersReader:
                     self.kind = "qa"
                     self.model = AutoModelForQuestionAnswering.from_pretrained(model)
                 else:
-                    from transformers import AutoModelForSequenceClassification
+                    from sentence_transformers import CrossEncoder
 
                     self.kind = "cross-encoder"
-                    self.model = AutoModelForSequenceClassification.from_pretrained(model)
+                    self.model = CrossEncoder(model, device=device)
         except Exception as e:  # any failure to load is a configuration error, said clearly
             raise ModelError(f"Could not load reader model {model!r}: {e}") from e
         if self._session is None:
@@ -235,6 +210,8 @@ class TransformersReader:
     def read_batch(self, requests: Sequence[ReadRequest]) -> list[list[Reading]]:
         """The readings of several requests (several questions) at once: their pairs are
         tokenized together, then run in the forward passes ``_passes`` picks."""
+        if self.kind == "cross-encoder":
+            return self._cross_encode(requests)
         pairs: list[tuple[str, str, int]] = []  # (question, input text, sentence length)
         for r in requests:
             texts = list(r.sentences)
@@ -305,33 +282,44 @@ class TransformersReader:
                     inputs["input_ids"], inputs["attention_mask"], inputs["token_type_ids"]
                 )
                 return sigmoid(score.float().cpu().numpy()), _np(start), _np(end)
-            if self.kind == "qa":
-                res = self.model(**inputs)
-                return None, _np(res.start_logits), _np(res.end_logits)
-            logits = self.model(**inputs).logits.float()
-        if logits.shape[-1] == 1:
-            probs = sigmoid(logits[:, 0].cpu().numpy())
+            res = self.model(**inputs)  # a QA model
+        return None, _np(res.start_logits), _np(res.end_logits)
+
+    def _cross_encode(self, requests: Sequence[ReadRequest]) -> list[list[Reading]]:
+        """A cross-encoder's readings: ``CrossEncoder.predict`` batches all pairs itself
+        (longest first), truncating the sentence as ours are. Its logits become a probability
+        here, as the gate's threshold needs, whatever activation the checkpoint names
+        (ms-marco's is the identity): the sigmoid of one logit, or the softmax's second of two
+        classes."""
+        import torch
+
+        pairs = [(r.question, s) for r in requests for s in r.sentences]
+        if not pairs:
+            return [[] for _ in requests]
+        text = {"truncation": "only_second", "max_length": self.max_length}
+        with self._lock:
+            logits = self.model.predict(
+                pairs,
+                batch_size=self.batch_size,
+                activation_fn=torch.nn.Identity(),
+                convert_to_tensor=True,
+                show_progress_bar=False,
+                processing_kwargs={"text": text},
+            ).float()
+        if logits.ndim == 1:  # predict squeezes a single label
+            probs = sigmoid(logits.cpu().numpy())
         else:  # two classes: the second is "relevant"
             probs = torch.softmax(logits, -1)[:, -1].cpu().numpy().astype(np.float64)
-        return probs, np.zeros((len(probs), 0), np.float32), np.zeros((len(probs), 0), np.float32)
+        scores = iter(probs.tolist())
+        return [[Reading(next(scores)) for _ in r.sentences] for r in requests]
 
     def _batch(self, enc: Any, idx: list[int], pairs: list[tuple[str, str, int]]) -> list[Reading]:
         """Read the pairs ``idx`` of ``enc`` as one padded batch; a short answer lies within
         the sentence (its first ``length`` characters of the second segment)."""
-        width = max(len(enc["input_ids"][k]) for k in idx)
-        feed = {
-            name: np.zeros((len(idx), width), dtype=np.int64)
-            for name in ("input_ids", "attention_mask", "token_type_ids")
-        }
-        feed["input_ids"].fill(self.tokenizer.pad_token_id or 0)
-        for row, k in enumerate(idx):
-            n = len(enc["input_ids"][k])
-            feed["input_ids"][row, :n] = enc["input_ids"][k]
-            feed["attention_mask"][row, :n] = 1
-            if "token_type_ids" in enc:
-                feed["token_type_ids"][row, :n] = enc["token_type_ids"][k]
-        if "token_type_ids" not in enc:
-            del feed["token_type_ids"]
+        types = [enc["token_type_ids"][k] for k in idx] if "token_type_ids" in enc else None
+        feed = pad_batch(
+            [enc["input_ids"][k] for k in idx], types, pad_id=self.tokenizer.pad_token_id or 0
+        )
         with self._lock:
             probs, start, end = self._logits(feed)
         readings = []
@@ -355,6 +343,36 @@ class TransformersReader:
         return readings
 
 
+def pad_batch(
+    input_ids: Sequence[Sequence[int]],
+    token_type_ids: Sequence[Sequence[int]] | None = None,
+    *,
+    pad_id: int = 0,
+) -> dict[str, npt.NDArray[np.int64]]:
+    """One padded batch of token ids, as the reader's models take it.
+
+    Args:
+        input_ids: Each input's token ids (any lengths; at least one input).
+        token_type_ids: Each input's segment ids, or None for a model without them.
+        pad_id: The tokenizer's padding id.
+
+    Returns:
+        int64 arrays of shape (inputs, longest input): ``input_ids`` (padded with ``pad_id``),
+        ``attention_mask`` (1 on the real tokens) and, when given, ``token_type_ids``
+        (padded with 0).
+    """
+    width = max(len(ids) for ids in input_ids)
+    names = ["input_ids", "attention_mask"] + ([] if token_type_ids is None else ["token_type_ids"])
+    feed = {name: np.zeros((len(input_ids), width), dtype=np.int64) for name in names}
+    feed["input_ids"].fill(pad_id)
+    for row, ids in enumerate(input_ids):
+        feed["input_ids"][row, : len(ids)] = ids
+        feed["attention_mask"][row, : len(ids)] = 1
+        if token_type_ids is not None:
+            feed["token_type_ids"][row, : len(ids)] = token_type_ids[row]
+    return feed
+
+
 def sigmoid(x: npt.ArrayLike) -> npt.NDArray[np.float64]:
     """The logistic function, without overflow for any logit (``math.exp`` raises below -709)."""
     return np.asarray(0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, dtype=np.float64))))
@@ -366,7 +384,7 @@ def _np(t: torch.Tensor) -> npt.NDArray[np.float32]:
 
 #: A bucket of the reader's inputs closes when the next input is this much longer than its
 #: first: padding to the longest costs less than another forward pass up to about 1.3x
-#: (``scripts/bench_reader.py``: 40% of a request's padded tokens are padding).
+#: (``scripts/bench/reader.py``: 40% of a request's padded tokens are padding).
 BUCKET_RATIO = 1.3
 #: Fewer inputs than this never make a bucket of their own (a forward pass has a fixed cost).
 BUCKET_MIN = 4
@@ -390,16 +408,6 @@ def length_buckets(lengths: Sequence[int], max_batch: int) -> list[list[int]]:
     return buckets
 
 
-def _onnx_session(path: Path, threads: int) -> Any:
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads or min(os.cpu_count() or 1, 4)
-    options.inter_op_num_threads = 1
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
-
-
 def resolve_reader_model(settings: Settings) -> str:
     """A local folder (as given, or under ``models_dir``) or else a Hugging Face id."""
     return resolve_model(
@@ -407,7 +415,7 @@ def resolve_reader_model(settings: Settings) -> str:
         settings.models_dir,
         default=DEFAULT_READER_MODEL,
         missing=f"The reader is missing from {settings.models_dir}/{settings.reader_model}: it "
-        "ships with the project (git checkout), or train one with scripts/train_reader.py; "
+        "ships with the project (git checkout), or train one with python -m scripts.train.reader; "
         "QA_READER=none runs without it.",
     )
 

@@ -1,8 +1,8 @@
 """Request and response types of the HTTP API (they are the OpenAPI schema).
 
-One module per resource: ``common`` (ids, time stamps, ModelInfo, Problem), ``documents``,
-``jobs``, ``search``, ``ask``, ``summaries``, ``health`` and ``news`` (URLs and feeds). Every
-public name is importable from ``qa_service.schemas``.
+One module per resource: ``common`` (ids, time stamps, ModelInfo, the error bodies Problem and
+OpenAIError), ``documents``, ``jobs``, ``search``, ``ask``, ``summaries``, ``health`` and ``news``
+(URLs and feeds). Every public name is importable from ``qa_service.schemas``.
 """
 
 from .ask import (
@@ -18,6 +18,8 @@ from .common import (
     DocId,
     ModelInfo,
     NonBlank,
+    OpenAIError,
+    OpenAIErrorDetail,
     Problem,
     to_utc_iso,
 )
@@ -89,6 +91,8 @@ __all__ = [
     "JobList",
     "ModelInfo",
     "NonBlank",
+    "OpenAIError",
+    "OpenAIErrorDetail",
     "Problem",
     "Readiness",
     "RelatedPassage",

@@ -42,6 +42,29 @@ class Problem(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+class OpenAIErrorDetail(BaseModel):
+    """What went wrong, in the members OpenAI's SDKs read."""
+
+    message: str = Field(examples=["The API key is not valid."])
+    type: Literal["invalid_request_error", "server_error"] = Field(
+        description="`server_error` for a 5xx status, else `invalid_request_error`."
+    )
+    param: str | None = Field(
+        description="The request field at fault, for invalid input.", examples=["messages"]
+    )
+    code: str | None = Field(
+        description="`invalid_api_key` on 401; else e.g. `model_not_found`, `invalid_value` "
+        "or the problem slug (`not-ready`).",
+        examples=["invalid_api_key"],
+    )
+
+
+class OpenAIError(BaseModel):
+    """OpenAI's error object: the body of every error response under ``/v1``."""
+
+    error: OpenAIErrorDetail
+
+
 class ModelInfo(BaseModel):
     embedding: str
     generator: str | None

@@ -9,7 +9,7 @@ from typing import Literal
 
 from ..config import Settings
 from .local import LocalSearcher
-from .protocols import DocumentStore, Searcher
+from .protocols import DocumentStore, SearchIndex
 from .sqlite import SQLiteStore
 
 Backend = Literal["faiss", "milvus"]
@@ -24,7 +24,9 @@ def open_store(settings: Settings, dim: int, backend: Backend | None = None) -> 
     return SQLiteStore(settings.db_path)
 
 
-def open_search(settings: Settings, store: DocumentStore, *, dim: int, signature: str) -> Searcher:
+def open_search(
+    settings: Settings, store: DocumentStore, *, dim: int, signature: str
+) -> SearchIndex:
     """The search index over ``store``: Milvus searches itself; SQLite gets FAISS + BM25.
 
     ``signature`` names the embedding model; a FAISS file built by another one is rebuilt.

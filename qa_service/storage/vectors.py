@@ -50,7 +50,7 @@ def choose_nlist(size: int) -> int:
 class VectorIndex:
     """Inner-product search (cosine on normalised vectors) with ids and deletes.
 
-    Not thread-safe on its own: the retriever serialises access.
+    Not thread-safe on its own: the searcher (``local.LocalSearcher``) serialises access.
     """
 
     def __init__(

@@ -120,5 +120,6 @@ def test_unknown_routes_and_documents(seeded: TestClient):
     assert r.status_code == 404 and r.json().keys() >= PROBLEM_KEYS
     r = seeded.put("/search", json={"query": "x"})
     assert r.status_code == 405 and r.json().keys() >= PROBLEM_KEYS
+    assert r.json()["type"] == "/problems/method-not-allowed"  # errors.STATUS_PROBLEMS
     r = seeded.get("/documents", params={"limit": 0})
     assert r.status_code == 422

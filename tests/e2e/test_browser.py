@@ -19,8 +19,8 @@ import pytest
 from qa_service.api import create_app
 from qa_service.config import Settings
 from qa_service.models.loading import Models, load_models
-from qa_service.testing.newsroom import STORIES, NewsServer, article_page, news_server, rss
 from tests.conftest import SEED_ARTICLE, live_server, make_settings
+from tests.support.newsroom import STORIES, NewsServer, article_page, news_server, rss
 
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="playwright is not installed (pip install playwright)"

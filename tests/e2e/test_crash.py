@@ -1,6 +1,6 @@
 """Crash safety: SIGKILL a live server mid-ingest; every acknowledged write survives the restart.
 
-A few rounds of ``qa_service/testing/crashkit/`` (``scripts/crash_test.py`` runs many):
+A few rounds of ``tests/support/crashkit/`` (``scripts/ops/crash_test.py`` runs many):
 clients ingest, update and delete through ``qa-service serve`` (QA_GENERATOR=none), the process
 group is killed with SIGKILL while requests are in flight (in round 1 right after a commit, so
 that a write lands without its response), and the restarted server must hold exactly what was
@@ -16,7 +16,7 @@ import signal
 
 import pytest
 
-from qa_service.testing.crashkit import CrashConfig, run_crash_test
+from tests.support.crashkit import CrashConfig, run_crash_test
 
 pytestmark = [
     pytest.mark.processes,

@@ -17,7 +17,8 @@ from qa_service.api import create_app
 from qa_service.cli.main import app as cli
 from qa_service.config import Settings
 from qa_service.models.loading import Models, load_models
-from qa_service.testing.newsroom import (
+from tests.conftest import make_settings
+from tests.support.newsroom import (
     BOILERPLATE_FOOT,
     BOILERPLATE_NAV,
     STORIES,
@@ -29,7 +30,6 @@ from qa_service.testing.newsroom import (
     rss,
     wire_copy,
 )
-from tests.conftest import make_settings
 
 
 @pytest.fixture(scope="module")

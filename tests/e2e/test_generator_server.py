@@ -27,7 +27,6 @@ from fastapi.testclient import TestClient
 
 from qa_service.api import create_app
 from qa_service.models.loading import Models, load_generator
-from qa_service.testing.live_server import free_port
 from tests.api.test_ask import (
     KEY_SPAN,
     PRECONDITION,
@@ -37,6 +36,7 @@ from tests.api.test_ask import (
     seed,
 )
 from tests.conftest import ROOT, make_settings
+from tests.support.live_server import free_port
 
 GEMMA = ROOT / "models" / "gemma-3-270m-bf16"
 HAMA = "How far did the insurgents retreat from Hama?"

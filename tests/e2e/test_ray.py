@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from qa_service.testing.live_server import free_port, wait_ready
 from tests.conftest import ROOT
+from tests.support.live_server import free_port, wait_ready
 
 pytestmark = [
     pytest.mark.processes,

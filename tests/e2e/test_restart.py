@@ -28,8 +28,8 @@ from typing import Any
 import httpx
 import pytest
 
-from qa_service.testing.crashkit import ROOT, Server, cli_command, log_errors, process_env
-from qa_service.testing.live_server import free_port
+from tests.support.crashkit import ROOT, Server, cli_command, log_errors, process_env
+from tests.support.live_server import free_port
 
 HAS_MILVUS = importlib.util.find_spec("milvus_lite") is not None
 pytestmark = [

@@ -1,4 +1,4 @@
-"""scripts/train_reader.py end to end on a tiny synthetic data set: two steps, then the export
+"""scripts/train/reader.py end to end on a tiny synthetic data set: two steps, then the export
 loads as the service's reader. Training never runs for real in the suite; this catches a broken
 script (data loading, our own question files, the bf16 choice, export) in under a minute."""
 
@@ -57,7 +57,7 @@ def test_two_steps_train_and_export_a_loadable_reader(tmp_path: Path) -> None:
     ours = _write_data(tmp_path / "train")
     out = tmp_path / "reader"
     run = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "train_reader.py"),
+        [sys.executable, "-m", "scripts.train.reader",
          "--data", str(tmp_path / "train"), "--work", str(tmp_path / "work"), "--out", str(out),
          "--steps", "2", "--groups", "2", "--negatives", "2", "--threads", "1",
          "--extra", str(ours)],

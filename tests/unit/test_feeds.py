@@ -12,7 +12,7 @@ from qa_service.config import Settings
 from qa_service.models.loading import Models
 from qa_service.schemas import FeedIn
 from qa_service.service import QAService
-from qa_service.testing.newsroom import STORIES, NewsServer, Route, article_page, news_server, rss
+from tests.support.newsroom import STORIES, NewsServer, Route, article_page, news_server, rss
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from qa_service.config import Settings
 from qa_service.ingest.extract import extract_article, html_text, parse_feed
 from qa_service.ingest.feedstore import FeedStore, backoff_s
 from qa_service.ingest.fetch import PAGE_ACCEPT, USER_AGENT, Fetcher, FetchError, refused_address
-from qa_service.testing.newsroom import (
+from tests.support.newsroom import (
     BOILERPLATE_FOOT,
     BOILERPLATE_NAV,
     STORIES,

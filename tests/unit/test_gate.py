@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from qa_service.answer.evidence import Evidence
+from qa_service.answer.evidence import Evidence, Question
 from qa_service.answer.gate import decide
 from qa_service.config import Settings
 from qa_service.storage.fusion import bm25_idf, rrf_fuse
 
-QUESTION = "What is Assad's precondition for normalizing ties with Turkey?"
+QUESTION = Question.of(
+    "What is Assad's precondition for normalizing ties with Turkey?", lambda _: {}
+)
 CHUNK = (
     "Assad has insisted that Turkish military withdrawal from northern Syria be a precondition "
     "for any normalization of ties between the two nations."
@@ -38,25 +40,25 @@ def best(**kw) -> Evidence:
     ],
 )
 def test_with_a_reader_each_check_refuses_for_its_own_reason(change, answerable, reason):
-    gate = decide(QUESTION, [best(**change)], {}, SETTINGS, THRESHOLD)
+    gate = decide(QUESTION, [best(**change)], SETTINGS, THRESHOLD)
     assert gate.answerable is answerable and reason in gate.reason
     assert gate.best_reader == best(**change).score
 
 
 def test_without_a_reader_similarity_coverage_and_names_decide():
-    ok = decide(QUESTION, [best()], {}, SETTINGS, None)
+    ok = decide(QUESTION, [best()], SETTINGS, None)
     assert ok.answerable and ok.best_reader is None and ok.context_coverage > 0.5
-    far = decide(QUESTION, [best(dense=0.05)], {}, SETTINGS, None)
+    far = decide(QUESTION, [best(dense=0.05)], SETTINGS, None)
     assert not far.answerable and "similarity" in far.reason
     other = best(chunk_text="Floods closed the harbour.", title="Weather", quote="Floods.")
-    thin = decide(QUESTION, [other], {}, SETTINGS, None)
+    thin = decide(QUESTION, [other], SETTINGS, None)
     assert not thin.answerable and "covers" in thin.reason
-    assert decide(QUESTION, [], {}, SETTINGS, THRESHOLD).reason == "no evidence"
+    assert decide(QUESTION, [], SETTINGS, THRESHOLD).reason == "no evidence"
 
 
 def test_the_gate_reads_only_the_best_sentence():
     runner_up = best(score=0.05, dense=-1.0, fits=False)
-    assert decide(QUESTION, [best(), runner_up], {}, SETTINGS, THRESHOLD).answerable
+    assert decide(QUESTION, [best(), runner_up], SETTINGS, THRESHOLD).answerable
 
 
 def test_rrf_rewards_agreement_and_breaks_ties_by_id():

@@ -25,8 +25,8 @@ from qa_service.schemas import DocumentIn
 from qa_service.service import QAService
 from qa_service.storage.milvus.schema import Collections, connect
 from qa_service.storage.milvus.store import MilvusStore
-from qa_service.testing.live_server import free_port
 from tests.conftest import make_settings
+from tests.support.live_server import free_port
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("milvus_lite") is None, reason="milvus-lite is not installed"

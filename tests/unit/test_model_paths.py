@@ -28,7 +28,7 @@ def test_anything_else_is_a_hub_id(tmp_path: Path) -> None:
 
 def test_a_missing_default_says_how_to_get_it(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data", models_dir=tmp_path)
-    with pytest.raises(ModelError, match=r"train_reader\.py"):
+    with pytest.raises(ModelError, match=r"python -m scripts\.train\.reader"):
         resolve_reader_model(settings)
     with pytest.raises(ModelError, match="make models"):
         resolve_generator_model(settings)

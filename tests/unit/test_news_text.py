@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa_service.answer.evidence import Evidence, mark_names
+from qa_service.answer.evidence import Evidence, Question, mark_names
 from qa_service.answer.gate import Gate, decide
 from qa_service.config import Settings
 from qa_service.text.answer_types import expected_type, holds
@@ -168,16 +168,16 @@ def _evidence(quote: str, score: float, *, fits: bool = True) -> Evidence:
 
 def test_the_gate_refuses_evidence_without_the_kind_of_answer_asked_for() -> None:
     settings = Settings()
-    q = "What is the name of the man who was arrested?"
-    ok = decide(q, [_evidence("Police arrested John Smith.", 0.8)], {}, settings, 0.2)
+    q = Question.of("What is the name of the man who was arrested?", lambda _: {})
+    ok = decide(q, [_evidence("Police arrested John Smith.", 0.8)], settings, 0.2)
     assert ok.answerable
-    no = decide(q, [_evidence("A man was arrested.", 0.8, fits=False)], {}, settings, 0.2)
+    no = decide(q, [_evidence("A man was arrested.", 0.8, fits=False)], settings, 0.2)
     assert not no.answerable and "kind of answer" in no.reason
 
 
 def _gate(question: str, evidence: list[Evidence]) -> Gate:
     mark_names(question, Terms.of(question), evidence)
-    return decide(question, evidence, {}, Settings(), 0.2)
+    return decide(Question.of(question, lambda _: {}), evidence, Settings(), 0.2)
 
 
 def test_the_gate_takes_an_acronym_in_another_form_as_known() -> None:

@@ -11,7 +11,12 @@ from qa_service.config import DEFAULT_EMBEDDING_MODEL
 from qa_service.errors import ModelError
 from qa_service.models.batching import BatchedEmbedder
 from qa_service.models.loading import InstrumentedEmbedder, Models, load_models
-from qa_service.models.onnx_embedding import DEFAULT_ONNX_DIR, INT8_FILE, OnnxEmbedder, export_onnx
+from qa_service.models.onnx_embedding import (
+    DEFAULT_ONNX_DIR,
+    INT8_FILE,
+    OnnxEmbedder,
+    export_embedding_onnx,
+)
 from qa_service.schemas import DocumentIn
 from qa_service.service import QAService
 from qa_service.storage.types import SearchMode
@@ -36,7 +41,7 @@ SENTENCES = [
 def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A models folder holding a fresh export of the default model (done once, ~15 s)."""
     root = tmp_path_factory.mktemp("models")
-    export_onnx(DEFAULT_EMBEDDING_MODEL, root / DEFAULT_ONNX_DIR)
+    export_embedding_onnx(DEFAULT_EMBEDDING_MODEL, root / DEFAULT_ONNX_DIR)
     return root
 
 
@@ -113,7 +118,7 @@ def test_service_ingests_and_searches_with_onnx(
     svc.close()
     # Switching back to torch re-embeds everything: the two backends' vectors never mix.
     again = QAService(settings, models)
-    assert again.retriever.status()["vectors"] == res.chunks
+    assert again.index.status()["vectors"] == res.chunks
     assert again.search("Assad precondition normalization Turkey", 1)[0].doc_id == "syria"
     again.close()
 

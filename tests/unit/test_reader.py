@@ -16,11 +16,11 @@ from qa_service.models.reader import (
     ReadRequest,
     TransformersReader,
     best_span,
-    build_net,
     load_reader,
     reader_context,
 )
 from qa_service.models.reader_export import export_reader_onnx
+from qa_service.models.reader_net import build_net
 
 QUESTION = "How far did the insurgents retreat?"
 SENTENCES = ["Insurgents retreated 12 miles from the area.", "It rained.", "Talks went on."]

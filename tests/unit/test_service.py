@@ -16,8 +16,8 @@ def doc(i: int, text: str | None = None, **kw) -> DocumentIn:
 
 
 def faiss_of(svc: QAService) -> LocalSearcher:
-    assert isinstance(svc.retriever, LocalSearcher)
-    return svc.retriever
+    assert isinstance(svc.index, LocalSearcher)
+    return svc.index
 
 
 def sqlite_of(svc: QAService) -> SQLiteStore:

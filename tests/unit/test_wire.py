@@ -13,7 +13,7 @@ from qa_service.models.loading import Models
 from qa_service.schemas import DocumentIn, SummarizeRequest
 from qa_service.service import QAService
 from qa_service.storage.types import ChunkRow, Hit
-from qa_service.testing.newsroom import STORIES, story_text, wire_copy
+from tests.support.newsroom import STORIES, story_text, wire_copy
 
 
 def test_exact_hash_ignores_case_spacing_and_punctuation() -> None:

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from fastapi import APIRouter
 from sse_starlette import EventSourceResponse
 
-from ...answer.answering import Answered, AskOptions
+from ...answer.answering import Answered
+from ...answer.options import AskOptions
 from ...errors import QAServiceError
 from ...schemas import AskRequest, AskResponse
-from ...service import to_filters
 from ..deps import ReadAccess, ServiceDep
 from ..streaming import event_stream, problem_event, sse
 
@@ -30,9 +30,9 @@ _STREAM_DOC = {
 @router.post("/ask", response_model=AskResponse, responses=_STREAM_DOC)  # type: ignore[arg-type]
 def ask(body: AskRequest, service: ServiceDep) -> AskResponse | EventSourceResponse:
     """Answer from the articles with sentence-level citations, or say they don't cover it."""
+    options = AskOptions.of(body)
     if not body.stream:
-        return service.ask(body.question, body.top_k, body.filters, body.mode)
-    options = AskOptions(top_k=body.top_k, filters=to_filters(body.filters), mode=body.mode)
+        return service.ask(body.question, options)
     events = service.ask_events(body.question, options)
 
     def stream() -> Iterator[dict[str, str]]:

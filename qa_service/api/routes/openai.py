@@ -20,7 +20,7 @@ router = APIRouter(prefix="/v1", dependencies=[ReadAccess], tags=["openai"])
 @router.get("/models")
 def models(service: ServiceDep) -> dict[str, Any]:
     """The models served, in OpenAI's list shape (with the local models behind them)."""
-    return list_models(service.answerer.model_info)
+    return list_models(service.model_info)
 
 
 @router.post("/chat/completions", response_model=None)

@@ -360,7 +360,7 @@ class MilvusStore:
         return []
 
     def in_transaction(self, hook: TxHook) -> None:
-        """Run ``hook`` in a transaction on the local SQLite file (job progress, wire index)."""
+        """Run ``hook`` in a transaction on the local SQLite file (job progress, wire links)."""
         self.jobs.in_transaction(hook)
 
     def close(self) -> None:

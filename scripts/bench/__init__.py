@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m scripts.bench.all` (`make bench`) runs them all, one table."""

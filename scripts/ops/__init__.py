@@ -1,0 +1,1 @@
+"""Operations: the crash test under repeated kills, preparing optional models."""

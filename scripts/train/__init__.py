@@ -1,0 +1,1 @@
+"""Training the reader, and our own training questions (adversarial, variants)."""
