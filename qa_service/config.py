@@ -195,6 +195,18 @@ class Settings(BaseSettings):
     #: wire copies of one story; measured by scripts/eval/wire.py (see the README).
     wire_threshold: float = Field(0.3, gt=0, le=1)
 
+    # --- stories ------------------------------------------------------------------------------
+    #: Group articles into stories as they are ingested (``/stories``, ``/digest``, figure
+    #: updates in answers). Off: none of that, and ingestion skips the step.
+    stories: bool = True
+    #: Days either side of an article's time in which the stories it may join were active.
+    story_window_days: float = Field(3.0, gt=0, le=365)
+    #: Cosine of an article's vector to a story's centroid from which it joins the story
+    #: (scripts/bench/stories.py: B-cubed F1 0.99 on a labelled news set; README "Story grouping").
+    story_similarity: float = Field(0.75, gt=0, le=1)
+    #: The lower cosine that suffices when the article shares two or more names with the story.
+    story_name_similarity: float = Field(0.68, gt=0, le=1)
+
     # --- security -----------------------------------------------------------------------------
     #: Comma-separated admin keys (everything, ingest and delete included). With no keys at
     #: all the API is open, and the server binds to loopback by default.

@@ -7,7 +7,8 @@
     │   ├── InvalidDocument             422  invalid-document
     │   └── FetchFailed                 422  fetch-failed
     ├── NotFound                        404  not-found
-    │   └── DocumentNotFound            404  document-not-found
+    │   ├── DocumentNotFound            404  document-not-found
+    │   └── StoryNotFound               404  story-not-found
     ├── PayloadTooLarge                 413  payload-too-large
     ├── LimitExceeded                   422  limit-exceeded
     ├── Unauthorized                    401  unauthorized
@@ -47,6 +48,7 @@ __all__ = [
     "QAServiceError",
     "ServiceUnavailable",
     "StorageError",
+    "StoryNotFound",
     "Unauthorized",
 ]
 
@@ -95,6 +97,14 @@ class DocumentNotFound(NotFound):
 
     def __init__(self, doc_id: str) -> None:
         super().__init__(f"No document with id {doc_id!r}.", doc_id=doc_id)
+
+
+class StoryNotFound(NotFound):
+    slug = "story-not-found"
+    title = "Story not found"
+
+    def __init__(self, story_id: str) -> None:
+        super().__init__(f"No story with id {story_id!r}.", story_id=story_id)
 
 
 class PayloadTooLarge(QAServiceError):

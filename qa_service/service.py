@@ -18,6 +18,7 @@ from .ingest.jobs import JobRunner
 from .ingest.loaders import LoadError, load_bytes
 from .ingest.news import NewsDesk
 from .ingest.pipeline import DocumentEncoder, IngestPipeline, sha256_json
+from .ingest.stories import StoryBook
 from .ingest.wire import FoldingSearcher, WireLinks
 from .models.generation import CountsTokens, ReportsHealth
 from .models.loading import Models
@@ -44,6 +45,7 @@ from .schemas import (
 from .storage.factory import open_search, open_store
 from .storage.protocols import DocumentStore, SearchIndex
 from .storage.types import SearchMode, StoredDocument, TxHook
+from .stories import StoryDesk
 
 log = logging.getLogger(__name__)
 
@@ -80,11 +82,31 @@ class QAService:
         self.wire = WireLinks(settings.db_path, settings.wire_threshold)
         # Wire copies: search and answers show a passage that several outlets carry once.
         self.searcher = FoldingSearcher(self.index, self.wire)
+        #: Which article is in which story (None with QA_STORIES=false).
+        self.stories = (
+            StoryBook(
+                settings.db_path,
+                window_days=settings.story_window_days,
+                similarity=settings.story_similarity,
+                name_similarity=settings.story_name_similarity,
+            )
+            if settings.stories
+            else None
+        )
         self.answerer = Answerer(
-            settings, self.embedder, self.store, self.searcher, models.generator, models.reader
+            settings,
+            self.embedder,
+            self.store,
+            self.searcher,
+            models.generator,
+            models.reader,
+            stories=self.stories,
         )
         self.summarizer = Summarizer(self.embedder, models.generator)
-        self.pipeline = IngestPipeline(settings, self.encoder, self.store, self.index, self.wire)
+        self.pipeline = IngestPipeline(
+            settings, self.encoder, self.store, self.index, self.wire, self.stories
+        )
+        self._story_desk = StoryDesk(self.stories, self.store) if self.stories else None
         self.news = NewsDesk(self.pipeline)  # URLs and feeds
         self.jobs = JobRunner(self.pipeline)  # last: its thread starts once the rest is in place
 
@@ -94,6 +116,8 @@ class QAService:
         self.index.close()
         self.store.close()
         self.wire.close()
+        if self.stories is not None:
+            self.stories.close()
 
     # --- ingestion ----------------------------------------------------------------------------
     def ingest(
@@ -326,6 +350,14 @@ class QAService:
                 summary = item
         assert summary is not None
         return self.summary_response(doc_ids, summary)
+
+    # --- stories ------------------------------------------------------------------------------
+    @property
+    def story_desk(self) -> StoryDesk:
+        """The stories, or a 404 that says they are off."""
+        if self._story_desk is None:
+            raise NotFound("Stories are off on this server (QA_STORIES=false).")
+        return self._story_desk
 
     # --- status -------------------------------------------------------------------------------
     def count_tokens(self, texts: list[str]) -> list[int]:

@@ -7,7 +7,9 @@
 3. Gate (``gate.py``): answer only when the best sentence's reader score reaches the threshold
    calibrated on SQuAD 2.0 dev by ``scripts/eval/qa.py`` (without a reader: similarity and word
    coverage).
-4. Extractive: the best sentence(s) with ``[n]`` markers. Generative: the generator phrases an
+4. Time (``figures.py``): a latest question leads with the story's newest article; a figure a
+   newer article changed is quoted as an update ("[1] That is up from 45 reported on ... [2].").
+5. Extractive: the best sentence(s) with ``[n]`` markers. Generative: the generator phrases an
    answer from the numbered evidence the reader accepts (``prompts.py``); every sentence is
    checked against what it cites (``citing.py``, ``grounding.check_support``: its numbers and
    names must be there) and anything unsupported falls back to the extractive answer. ``auto``
@@ -40,9 +42,11 @@ from ..storage.protocols import DocumentStore, Searcher
 from ..storage.types import Filters
 from ..text.answer_types import expected_type
 from ..text.grounding import check_claims
-from . import citing
+from ..text.recency import asks_latest
+from . import citing, figures
 from .citing import _trim, _with_marker
 from .evidence import Evidence, Question, candidates, mark_names, read_sentences
+from .figures import StoryLookup, Update
 from .gate import Gate, decide
 from .lru import LRUCache
 from .options import AskOptions
@@ -64,11 +68,19 @@ class Draft:
 
     evidence: list[Evidence] = field(default_factory=list)
     gate: Gate | None = None
+    #: Sentences of the story older than the lead of a latest question: never quoted beside it.
+    superseded: list[Evidence] = field(default_factory=list)
     answer: str = ""
     cited: list[tuple[int, Evidence]] = field(default_factory=list)
     grounding: Literal["generated", "extractive", "none"] = "none"
     fallback_reason: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def quotable(self) -> list[Evidence]:
+        """The evidence an answer may quote: without the sentences its lead supersedes."""
+        old = {id(e) for e in self.superseded}
+        return [e for e in self.evidence if id(e) not in old]
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +129,8 @@ class Answerer:
         searcher: Searcher,
         generator: Generator | None,
         reader: Reader | None = None,
+        *,
+        stories: StoryLookup | None = None,
     ) -> None:
         self.settings = settings
         self.embedder = embedder
@@ -124,6 +138,8 @@ class Answerer:
         self.searcher = searcher
         self.generator = generator
         self.reader = reader
+        #: Which story each article belongs to; without it, a document is its own story.
+        self.stories = stories
         #: The reader score an answer needs (the setting, else the model's calibrated value).
         self.threshold = (
             settings.reader_threshold
@@ -217,7 +233,26 @@ class Answerer:
         threshold = self.threshold if self.reader is not None else None
         return decide(question, evidence, self.settings, threshold)
 
-    # --- 4a: extractive -----------------------------------------------------------------------
+    # --- 4: time ------------------------------------------------------------------------------
+    def time_aware(self, question: str, draft: Draft) -> Update | None:
+        """Lead a latest question with the newest article of the story; the update of a figure a
+        newer article of the story changed, which then leads ``draft.evidence`` (``figures``)."""
+        best, latest = draft.evidence[0], asks_latest(question)
+        if not latest and figures.lead_figure(question, best) is None:
+            return None  # nothing to update: no story lookup
+        floor = self.threshold if self.reader is not None else self.RELEVANCE_RATIO * best.score
+        story = figures.same_story(draft.evidence, self.stories)
+        if len(story) < 2:
+            return None
+        if latest:
+            draft.evidence, draft.superseded = figures.newest_first(draft.evidence, story, floor)
+            story = figures.led_by(story, draft.evidence[0])
+        update = figures.find_update(question, story, floor)
+        if update is not None:
+            draft.evidence = figures.led_by(draft.evidence, update.newest)
+        return update
+
+    # --- 5a: extractive -----------------------------------------------------------------------
     def extractive(self, evidence: list[Evidence]) -> tuple[str, list[tuple[int, Evidence]]]:
         """The best sentence, plus the runner-up when it is nearly as good, not redundant, holds
         the kind of answer asked for and comes from a document that names what the question
@@ -242,11 +277,11 @@ class Answerer:
         draft.fallback_reason = reason
         if withdraw and reason is not None:
             yield "reset", reason
-        draft.answer, draft.cited = self.extractive(draft.evidence)
+        draft.answer, draft.cited = self.extractive(draft.quotable)
         draft.grounding = "extractive"
         yield "delta", draft.answer
 
-    # --- 4b: generative -----------------------------------------------------------------------
+    # --- 5b: generative -----------------------------------------------------------------------
     def _sources(self, evidence: list[Evidence]) -> list[Evidence]:
         top = evidence[: self.PROMPT_SOURCES]
         if self.reader is None:
@@ -285,7 +320,7 @@ class Answerer:
         """Stream the generator's answer word by word, releasing only words whose numbers and
         names are in the sources; verify the whole answer at the end."""
         assert self.generator is not None
-        sources = self._sources(draft.evidence)
+        sources = self._sources(draft.quotable)
         prompt, stops, budget = self._prompt(question, sources, style)
         budget = min(budget, max_new_tokens or budget)
         quotes = [e.quote for e in sources]
@@ -373,11 +408,15 @@ class Answerer:
             draft.answer = NO_DOCUMENTS if empty else NOT_IN_ARTICLES
         else:
             draft.gate = self.gate(question, draft.evidence)
+            generates = mode == "generative" or (mode == "auto" and self.generates_in_auto)
             if not draft.gate.answerable:
                 draft.answer = NOT_IN_ARTICLES
-            elif self.generator is not None and (
-                mode == "generative" or (mode == "auto" and self.generates_in_auto)
-            ):
+            elif (update := self.time_aware(question.text, draft)) is not None:
+                draft.answer, draft.cited = figures.compose(update)
+                draft.grounding = "extractive"
+                draft.fallback_reason = update.reason if generates else None
+                yield "delta", draft.answer
+            elif self.generator is not None and generates:
                 try:
                     yield from self._generate(
                         question.text, draft, options.style, options.max_new_tokens

@@ -89,6 +89,8 @@ def citations(cited: list[tuple[int, Evidence]]) -> list[Citation]:
             end=e.end,
             quote=e.quote,
             score=round(e.score, 4),
+            published_at=e.published_at,
+            source=e.source,
         )
         for i, e in cited
     ]
@@ -120,6 +122,8 @@ def related(evidence: list[Evidence]) -> list[RelatedPassage]:
             end=e.end,
             quote=e.quote,
             score=round(e.score, 4),
+            published_at=e.published_at,
+            source=e.source,
         )
         for e in evidence[:3]
     ]

@@ -36,6 +36,9 @@ class Evidence:
     chunk_text: str
     #: What the reader reads beside the sentence: title and previous sentence.
     context: str = ""
+    #: The article's publication time (ISO 8601, UTC) and outlet, when known.
+    published_at: str | None = None
+    source: str | None = None
     dense: float = 0.0
     lexical: float = 0.0
     score: float = 0.0
@@ -72,14 +75,48 @@ def chunk_sentences(text: str) -> tuple[Sentence, ...]:
     return tuple(split_sentences(text))
 
 
+#: Characters between two consecutive chunks (the whitespace that separates their sentences).
+_GAP = 2
+
+
+def _addressed_to_model(hits: Sequence[Hit]) -> dict[str, list[tuple[int, int]]]:
+    """The paragraphs addressed to a model, in document offsets, found in any retrieved chunk of
+    each document: a chunk may start inside such a paragraph, whose telling first sentence only
+    another chunk holds. A paragraph that runs to its chunk's end is taken to go on to the end of
+    the first line of the chunks that carry on from there (the whitespace between two chunks is
+    in neither, so a line break there cannot be seen: when in doubt, leave it out)."""
+    chunks: dict[str, list[tuple[int, str]]] = {}
+    for hit in hits:
+        chunks.setdefault(hit.chunk.doc_id, []).append((hit.chunk.start, hit.chunk.text))
+    out: dict[str, list[tuple[int, int]]] = {}
+    for doc_id, parts in chunks.items():
+        parts.sort()
+        spans = []
+        for at, text in parts:
+            for a, b in instruction_paragraphs(text):
+                start, end = at + a, at + b
+                open_end = b == len(text)  # it runs to its chunk's end: it may go on
+                for other, rest in parts:  # in order: each may carry it on a little further
+                    if not open_end or other > end + _GAP or other + len(rest) <= end:
+                        continue
+                    line_end = rest.find("\n", max(0, end - other))
+                    if line_end >= 0:
+                        end, open_end = other + line_end, False
+                    else:
+                        end = other + len(rest)
+                spans.append((start, end))
+        out[doc_id] = spans
+    return out
+
+
 def candidates(q_terms: Terms, hits: Sequence[Hit], idf: dict[str, float]) -> list[Evidence]:
     """The sentences of the hits, best first by word overlap with the question (ties broken by
     their chunk's rank); each sentence once, however many chunks carry it."""
     seen: set[tuple[str, int]] = set()
     ranked: list[tuple[float, Evidence]] = []
+    addressed_to_model = _addressed_to_model(hits)
     for rank, hit in enumerate(hits):
         chunk = hit.chunk
-        addressed_to_model = instruction_paragraphs(chunk.text)
         previous: str | None = None
         for s in chunk_sentences(chunk.text):
             start, end = chunk.start + s.start, chunk.start + s.end
@@ -89,9 +126,12 @@ def candidates(q_terms: Terms, hits: Sequence[Hit], idf: dict[str, float]) -> li
                 continue
             seen.add((chunk.doc_id, start))
             skip = story_start(quote)
-            if s.heading or in_spans(s.start, addressed_to_model) or skip is None:
+            if s.heading or in_spans(start, addressed_to_model[chunk.doc_id]) or skip is None:
                 continue  # never evidence: a headline, furniture, or text addressed to a model
             start, quote = start + skip, quote[skip:]
+            if skip and (chunk.doc_id, start) in seen:
+                continue  # another chunk split it after its dateline: that sentence is in
+            seen.add((chunk.doc_id, start))
             e = Evidence(
                 doc_id=chunk.doc_id,
                 title=chunk.title,
@@ -101,6 +141,8 @@ def candidates(q_terms: Terms, hits: Sequence[Hit], idf: dict[str, float]) -> li
                 quote=quote,
                 chunk_text=chunk.text,
                 context=reader_context(chunk.title, before),
+                published_at=chunk.published_at,
+                source=chunk.source,
                 lexical=overlap(q_terms, Terms.of(quote), idf),
             )
             ranked.append((e.lexical - 0.1 * rank, e))

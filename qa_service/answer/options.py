@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from ..schemas import AskMode, AskRequest, SearchFilters, to_utc_iso
 from ..storage.types import Filters
@@ -21,6 +22,18 @@ def to_filters(filters: SearchFilters | None) -> Filters | None:
             to_utc_iso(filters.published_before) if filters.published_before else None
         ),
     )
+
+
+def published_by(filters: Filters | None, when: datetime | None) -> Filters | None:
+    """``filters`` that also keep only articles published by ``when`` (naive: UTC): the
+    earlier of it and ``published_before``. Undated articles never pass a date filter."""
+    if when is None:
+        return filters
+    by = to_utc_iso(when)
+    filters = filters or Filters()
+    if filters.published_before is not None and filters.published_before < by:
+        return filters
+    return replace(filters, published_before=by)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,4 +56,5 @@ class AskOptions:
     @classmethod
     def of(cls, request: AskRequest) -> AskOptions:
         """The options of a ``POST /ask`` body (the CLI and the routes both build one)."""
-        return cls(top_k=request.top_k, filters=to_filters(request.filters), mode=request.mode)
+        filters = published_by(to_filters(request.filters), request.as_of)
+        return cls(top_k=request.top_k, filters=filters, mode=request.mode)

@@ -31,9 +31,8 @@ from ..errors import GeneratorUnavailable
 from ..models.embedding import Embedder
 from ..models.generation import Generator, Placed
 from ..schemas import SummaryKind, SummaryMode
-from ..text.chunking import split_sentences
-from ..text.furniture import story_start
-from ..text.grounding import check_support, in_spans, instruction_paragraphs
+from ..text.grounding import check_support
+from ..text.quotable import story_sentences
 from .lru import LRUCache
 
 log = logging.getLogger(__name__)
@@ -222,21 +221,14 @@ class Summarizer:
 
     # --- extractive selection -----------------------------------------------------------------
     def _sentences(self, sources: Sequence[SourceText]) -> list[list[_Sentence]]:
-        docs = []
-        for d, source in enumerate(sources):
-            sents: list[_Sentence] = []
-            addressed_to_model = instruction_paragraphs(source.text)
-            for s in split_sentences(source.text):
-                text = source.text[s.start : s.end]
-                if s.heading or len(text.split()) < 4 or in_spans(s.start, addressed_to_model):
-                    continue
-                skip = story_start(text)
-                if skip is None:
-                    continue  # bylines, captions, "Scroll down for video": not the story
-                start, text = s.start + skip, text[skip:]
-                sents.append(_Sentence(d, len(sents), start, s.end, text))
-            docs.append(sents)
-        return docs
+        # headings, bylines, captions, "Scroll down for video" and injections are not the story
+        return [
+            [
+                _Sentence(d, i, q.start, q.end, q.text)
+                for i, q in enumerate(story_sentences(src.text))
+            ]
+            for d, src in enumerate(sources)
+        ]
 
     def _relevance(
         self,

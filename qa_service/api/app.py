@@ -22,7 +22,7 @@ from ..service import QAService
 from .errors import install_error_handlers
 from .middleware import BodyLimitMiddleware
 from .openapi import install_openapi
-from .routes import ask, documents, feeds, health, jobs, openai, search, summaries
+from .routes import ask, documents, feeds, health, jobs, openai, search, stories, summaries
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +108,7 @@ def create_app(
     app.include_router(search.router)
     app.include_router(ask.router)
     app.include_router(summaries.router)
+    app.include_router(stories.router)
     app.include_router(openai.router)
 
     @app.get("/", include_in_schema=False)

@@ -10,6 +10,7 @@ grounded answer or a summary.
 System messages may set the tone for a chat-template generator; the grounding rules, the
 citations and the decision to answer stay with our code. ``temperature`` is accepted and ignored
 (decoding is greedy); ``max_tokens`` caps the generator's budget; ``stop`` cuts the answer text.
+An extra ``as_of`` field answers (or summarizes) from the articles published by then, as /ask's.
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..answer.options import AskOptions
+from ..answer.options import AskOptions, published_by
 from ..errors import InvalidInput, NotFound
 from ..models.generation import cut_at_stop
-from ..schemas import Citation, ModelInfo, SummarizeRequest, SummarizeResponse
+from ..schemas import Citation, ModelInfo, SearchFilters, SummarizeRequest, SummarizeResponse
+from ..schemas.ask import Instant
 from ..service import QAService
+from ..text.recency import day_text, parse_time
 
 ANSWER_MODEL = "qa-service"
 SUMMARY_MODEL = "qa-service-summary"
@@ -89,6 +92,11 @@ class ChatRequest(BaseModel):
     user: str | None = None
     n: int = Field(1, ge=1, le=1, description="Only one choice is produced.")
     stream_options: StreamOptions | None = None
+    as_of: Instant | None = Field(
+        None,
+        description="Not OpenAI's: answer as of this time, as /ask's as_of (only articles "
+        "published by then; undated ones are left out). Clients send it as an extra body field.",
+    )
 
 
 def list_models(info: ModelInfo) -> dict[str, Any]:
@@ -135,7 +143,10 @@ def sources_text(citations: list[Citation]) -> str:
     for c in citations:
         label = c.title or c.doc_id
         where = f" ({c.url})" if c.url else ""
-        lines.append(f'[{c.id}] {label}{where}: "{c.quote}"')
+        published = parse_time(c.published_at)
+        about = [c.source or "", day_text(published) if published else ""]
+        said = ", ".join(a for a in about if a)
+        lines.append(f'[{c.id}] {label}{where}{", " + said if said else ""}: "{c.quote}"')
     return "\n".join(lines)
 
 
@@ -155,6 +166,8 @@ def summary_citations(service: QAService, resp: SummarizeResponse) -> list[Citat
                 end=c.end,
                 quote=c.quote,
                 score=1.0,
+                published_at=doc.published_at if doc else None,
+                source=doc.source if doc else None,
             )
         )
     return out
@@ -185,7 +198,10 @@ class ChatCompletion:
             query = _SUMMARY_CUE.sub("", self.question).strip() or self.question
             if self.context and len(query.split()) <= 3:
                 query = f"{self.context} {query}"
-            summary = self.service.summarize(SummarizeRequest(query=query, max_sentences=5))
+            by = SearchFilters(published_before=self.req.as_of) if self.req.as_of else None
+            summary = self.service.summarize(
+                SummarizeRequest(query=query, max_sentences=5, filters=by)
+            )
             self.citations = summary_citations(self.service, summary)
             self.answer = (
                 " ".join(f"{s.text} [{i}]" for i, s in enumerate(summary.sentences, start=1))
@@ -193,7 +209,12 @@ class ChatCompletion:
             )
             return
         budget = self.req.max_completion_tokens or self.req.max_tokens
-        options = AskOptions(context=self.context, style=self.style, max_new_tokens=budget)
+        options = AskOptions(
+            filters=published_by(None, self.req.as_of),
+            context=self.context,
+            style=self.style,
+            max_new_tokens=budget,
+        )
         resp = self.service.ask(self.question, options)
         self.answer, self.citations = resp.answer, resp.citations
 

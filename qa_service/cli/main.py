@@ -15,6 +15,7 @@ from rich.table import Table
 
 from ..errors import QAServiceError
 from .common import cli_settings, configure_cli_logging, console, open_service, out, with_service
+from .digest import digest_markdown
 from .feeds import feeds_app
 
 if TYPE_CHECKING:
@@ -224,6 +225,35 @@ def summarize(
         out.print(f"- {s.text}  [{where}]", markup=False, highlight=False)
     if response.fallback_reason:
         console.print(f"[dim]({response.mode}: {response.fallback_reason})[/dim]")
+
+
+@app.command()
+def digest(
+    since: str = typer.Option(
+        "24h", help="An RFC 3339 time, or a span back from now: 90m, 24h, 7d"
+    ),
+    source: list[str] = typer.Option([], help="Only articles of this source (repeatable)"),
+    feed: list[str] = typer.Option([], help="Only articles of this feed id (repeatable)"),
+    stories: int = typer.Option(10, min=1, max=100, help="Stories at most"),
+    sentences: int = typer.Option(3, min=1, max=20, help="New developments per story"),
+    data_dir: Path | None = typer.Option(None, help="Data directory [env QA_DATA_DIR]"),
+    as_json: bool = typer.Option(False, "--json", help="Print the full response as JSON"),
+) -> None:
+    """Print what is new in each story since a time, as Markdown with cited sources."""
+    from ..schemas import DigestRequest
+
+    request = DigestRequest(
+        since=since,
+        sources=source or None,
+        feeds=feed or None,
+        max_stories=stories,
+        max_sentences=sentences,
+    )
+    response = with_service(data_dir, lambda service: service.story_desk.digest(request))
+    if as_json:
+        out.print_json(response.model_dump_json())
+        return
+    out.print(digest_markdown(response), markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()

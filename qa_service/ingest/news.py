@@ -21,16 +21,19 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urldefrag
 
+import numpy as np
 from pydantic import ValidationError
 
 from ..errors import LimitExceeded, QAServiceError
 from ..observability import INGESTED
-from ..schemas import DocumentIn, FeedInfo, UrlResult
+from ..schemas import DocumentIn, FeedInfo, UrlResult, to_utc_iso
+from ..storage.types import StoredDocument, TxHook
 from .extract import Article, Entry, extract_article, parse_feed
 from .feeds import FeedPoller, FeedRegistry
 from .feedstore import MAX_ATTEMPTS, EntryOutcome, FeedStore
 from .fetch import FEED_ACCEPT, PAGE_ACCEPT, Fetcher, FetchError
-from .pipeline import IngestPipeline
+from .pipeline import IngestPipeline, filing
+from .stories import Copy
 from .wire import Fingerprint, text_hash
 
 if TYPE_CHECKING:
@@ -82,7 +85,7 @@ class NewsDesk:
         """Start the background poller (the server does; one-off CLI commands do not)."""
         if self.poller is None and self.settings.feed_polling:
             self.poller = FeedPoller(
-                self.feeds, self.owner, self.LEASE_S, self.poll_due, self.backfill_wire
+                self.feeds, self.owner, self.LEASE_S, self.poll_due, self.backfill
             )
             self.poller.start()
 
@@ -186,6 +189,10 @@ class NewsDesk:
                 results[i] = UrlResult(
                     url=url, status="unchanged", id=holder, title=doc.title, duplicate_of=holder
                 )
+                if self.pipeline.stories is not None and url and holder != doc.id:
+                    # the copy is not stored, but its story lists this outlet's URL too
+                    published = to_utc_iso(doc.published_at) if doc.published_at else None
+                    self.pipeline.stories.add_copy(Copy(holder, url, doc.source, published))
                 INGESTED.labels("unchanged").inc()
                 continue
             by_text[hash_] = doc.id
@@ -225,24 +232,49 @@ class NewsDesk:
             )  # fmt: skip
         return out
 
-    def backfill_wire(self) -> None:
-        """Fingerprint documents stored before the wire links existed (or under another
-        configuration of it); runs once in the poller, page by page."""
+    def backfill(self) -> None:
+        """Wire links, then stories, for documents stored before they existed (or while stories
+        were off); runs once in the poller, page by page in ingestion order."""
+        wire, stories = self.pipeline.wire, self.pipeline.stories
+        for what, missing, hook in (
+            ("wire links", wire.missing, self._wire_hook),
+            ("stories", stories.missing if stories else None, self._story_hook),
+        ):
+            if missing is not None:
+                self._backfill(what, missing, hook)
+
+    def _backfill(
+        self,
+        what: str,
+        missing: Callable[[list[str]], list[str]],
+        hook: Callable[[list[StoredDocument]], TxHook],
+    ) -> None:
         done = offset = 0
         while True:
             docs, _ = self.pipeline.store.list_documents(200, offset)
             if not docs:
                 return
             offset += len(docs)
-            missing = self.pipeline.wire.missing([d.id for d in docs])
-            if not missing:
+            ids = missing([d.id for d in docs])
+            if not ids:
                 continue
             with self.pipeline.lock:  # no ingest of these ids in between
-                current = self.pipeline.store.get_documents(missing)
-                prints = [Fingerprint.of(d.id, d.text) for d in current.values()]
-                self.pipeline.store.in_transaction(self.pipeline.wire.link_hook(prints))
-            done += len(prints)
-            log.info("wire links: %d earlier documents fingerprinted", done)
+                current = list(self.pipeline.store.get_documents(ids).values())
+                self.pipeline.store.in_transaction(hook(current))
+            done += len(current)
+            log.info("%s: %d earlier documents done", what, done)
+
+    def _wire_hook(self, docs: list[StoredDocument]) -> TxHook:
+        return self.pipeline.wire.link_hook([Fingerprint.of(d.id, d.text) for d in docs])
+
+    def _story_hook(self, docs: list[StoredDocument]) -> TxHook:
+        """Filing from the stored vectors (nothing is embedded again)."""
+        assert self.pipeline.stories is not None
+        chunks = self.pipeline.store.export_chunks([d.id for d in docs])
+        filings = [
+            filing(d, np.stack([c.vector for c in chunks[d.id]])) for d in docs if chunks.get(d.id)
+        ]
+        return self.pipeline.stories.file_hook(filings, self.pipeline.wire.copies_in)
 
     # --- feeds --------------------------------------------------------------------------------
     def refresh_feed(self, feed_id: str) -> FeedInfo:

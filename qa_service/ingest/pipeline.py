@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
+
 from ..config import Settings
 from ..errors import DocumentNotFound, InvalidInput, LimitExceeded
 from ..models.embedding import Embedder, Vectors
@@ -23,6 +25,7 @@ from ..schemas import DocumentIn, IngestResult, to_utc_iso
 from ..storage.protocols import DocumentStore, IndexUpkeep
 from ..storage.types import DocumentWrite, NewChunk, StoredDocument, TxHook, now_iso
 from ..text.chunking import Chunk, chunk_text
+from .stories import Filing, StoryBook, doc_vector
 from .wire import Fingerprint, WireLinks
 
 log = logging.getLogger(__name__)
@@ -41,6 +44,30 @@ def sha256_json(payload: Any) -> str:
 def derive_doc_id(text: str) -> str:
     """The id of a document posted without one: stable for the same text."""
     return "doc-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+
+
+def filing(doc: StoredDocument, vectors: Vectors | None) -> Filing:
+    """What filing a document in its story needs, from its chunks' vectors (None: a
+    metadata-only change, which keeps its story)."""
+    vector = None if vectors is None else doc_vector(vectors)
+    feed = doc.metadata.get("feed_id")
+    return Filing(
+        doc.id,
+        doc.published_at or doc.created_at,
+        doc.title,
+        doc.text,
+        vector,
+        doc.source,
+        feed if isinstance(feed, str) else None,
+    )
+
+
+def _filing(write: DocumentWrite) -> Filing:
+    chunks = write.chunks
+    if chunks is None:
+        return filing(write.doc, None)
+    vectors = np.stack([c.vector for c in chunks]) if chunks else np.zeros((0, 0), np.float32)
+    return filing(write.doc, vectors)
 
 
 class DocumentEncoder:
@@ -138,20 +165,29 @@ class IngestPipeline:
         store: DocumentStore,
         index: IndexUpkeep,
         wire: WireLinks,
+        stories: StoryBook | None = None,
     ) -> None:
         self.settings = settings
         self.encoder = encoder
         self.store = store
         self.index = index
         self.wire = wire
+        #: Files every stored article in a story, in the documents' transaction (None: off).
+        self.stories = stories
         #: Held while a batch is compared with the store and written (and by the news desk).
         self.lock = threading.Lock()
 
     def write(
         self, items: list[tuple[StoredDocument, list[Chunk] | None]], after: TxHook | None = None
     ) -> None:
-        """Embed, commit everything in one transaction, then update the indexes at once."""
+        """Embed, commit everything in one transaction (the documents, their wire links and
+        stories, then ``after``), then update the indexes at once."""
         writes, vectors = self.encoder.embed_writes(items)
+        prints = [Fingerprint.of(d.id, d.text) for d, c in items if c is not None]
+        if self.stories is not None:
+            articles = [_filing(w) for w in writes]
+            after = self.stories.file_hook(articles, self.wire.copies_in, after)
+        after = self.wire.link_hook(prints, after)
         with self.index.lock:
             removed, added = self.store.write(writes, after)
             self.index.apply(removed, added, vectors)
@@ -245,8 +281,7 @@ class IngestPipeline:
                 results.append(IngestResult(id=doc_id, status=status, chunks=chunk_count))
             hook = on_commit(results) if on_commit else None
             if items:
-                prints = [Fingerprint.of(d.id, d.text) for d, c in items if c is not None]
-                self.write(items, self.wire.link_hook(prints, hook))
+                self.write(items, hook)
             elif hook is not None:
                 self.store.in_transaction(hook)
         for r in results:
@@ -261,4 +296,6 @@ class IngestPipeline:
                 raise DocumentNotFound(doc_id)
             self.index.apply(removed, [], self.encoder.embedder.embed([]))
         self.wire.forget(doc_id)
+        if self.stories is not None:
+            self.stories.forget(doc_id)
         self.index.maybe_save()

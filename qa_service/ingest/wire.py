@@ -237,6 +237,17 @@ class WireLinks:
                 out.update((r[0], Link(r[1], r[2], r[3])) for r in rows)
         return out
 
+    @staticmethod
+    def copies_in(c: sqlite3.Connection, doc_id: str) -> list[str]:
+        """The documents of ``doc_id``'s cluster (itself included), read on ``c``: inside the
+        transaction that filed it, which sees its new link."""
+        rows = c.execute(
+            "SELECT doc_id FROM wire_docs WHERE cluster ="
+            " (SELECT cluster FROM wire_docs WHERE doc_id = ?)",
+            (doc_id,),
+        ).fetchall()
+        return [r[0] for r in rows]
+
     def has_links(self) -> bool:
         """Whether any two documents are linked (else search has nothing to fold)."""
         with self._lock:

@@ -2,7 +2,7 @@
 
 One module per resource: ``common`` (ids, time stamps, ModelInfo, the error bodies Problem and
 OpenAIError), ``documents``, ``jobs``, ``search``, ``ask``, ``summaries``, ``health`` and ``news``
-(URLs and feeds). Every public name is importable from ``qa_service.schemas``.
+(URLs and feeds), ``stories``. Every public name is importable from ``qa_service.schemas``.
 """
 
 from .ask import (
@@ -59,6 +59,16 @@ from .search import (
     SearchRequest,
     SearchResponse,
 )
+from .stories import (
+    DigestRequest,
+    DigestResponse,
+    DigestStory,
+    StoryArticle,
+    StoryDetail,
+    StoryInfo,
+    StoryList,
+    StorySentence,
+)
 from .summaries import (
     SummarizeRequest,
     SummarizeResponse,
@@ -74,6 +84,9 @@ __all__ = [
     "AskRequest",
     "AskResponse",
     "Citation",
+    "DigestRequest",
+    "DigestResponse",
+    "DigestStory",
     "DocId",
     "DocumentDetail",
     "DocumentIn",
@@ -102,6 +115,11 @@ __all__ = [
     "SearchRequest",
     "SearchResponse",
     "ShortAnswer",
+    "StoryArticle",
+    "StoryDetail",
+    "StoryInfo",
+    "StoryList",
+    "StorySentence",
     "SummarizeRequest",
     "SummarizeResponse",
     "SummaryCitation",

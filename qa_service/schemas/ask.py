@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from .common import ModelInfo, NonBlank
+from .common import ModelInfo, NonBlank, to_utc_iso
 from .search import SearchFilters
 
 AskMode = Literal["auto", "extractive", "generative"]
+
+
+def _in_utc(value: datetime) -> datetime:
+    try:
+        to_utc_iso(value)
+    except OverflowError as e:  # "0001-01-01T00:00+05:00" is before year 1 in UTC
+        raise ValueError("is out of range in UTC") from e
+    return value
+
+
+#: A time that can be said in UTC (naive: UTC), as ``as_of`` takes it.
+Instant = Annotated[datetime, AfterValidator(_in_utc)]
 
 
 class AskRequest(BaseModel):
@@ -27,6 +40,13 @@ class AskRequest(BaseModel):
         "ask the generator (still verified; falls back to extractive when it fails).",
     )
     stream: bool = Field(False, description="Server-Sent Events: delta, reset, citations, done.")
+    as_of: Instant | None = Field(
+        None,
+        description="Answer as of this time (RFC 3339; without a zone, UTC; a date alone is its "
+        "00:00 UTC): only articles published by then are read. Articles without a published "
+        "date are left out. With filters.published_before too, the earlier of the two applies.",
+        examples=["2024-12-02T18:00:00Z"],
+    )
 
 
 class Citation(BaseModel):
@@ -38,6 +58,10 @@ class Citation(BaseModel):
     end: int
     quote: str = Field(description="Exactly document_text[start:end]: one sentence.")
     score: float
+    published_at: str | None = Field(
+        None, description="When the article was published (ISO 8601, UTC), if known."
+    )
+    source: str | None = Field(None, description="The article's outlet, if known.")
 
 
 class RelatedPassage(BaseModel):
@@ -49,6 +73,10 @@ class RelatedPassage(BaseModel):
     end: int
     quote: str
     score: float
+    published_at: str | None = Field(
+        None, description="When the article was published (ISO 8601, UTC), if known."
+    )
+    source: str | None = Field(None, description="The article's outlet, if known.")
 
 
 class ShortAnswer(BaseModel):

@@ -2,6 +2,7 @@
 
 import { api, apiJson, clearError, showError, submitForm } from "./api.js";
 import { $, confirmDialog, el, formatDate, plural } from "./dom.js";
+import { loadStories } from "./stories.js";
 import { closeDocument, currentDocumentId, openDocument } from "./viewer.js";
 
 const PAGE_SIZE = 50;
@@ -62,7 +63,7 @@ async function deleteDocument(id, name) {
     await api(`/documents/${encodeURIComponent(id)}`, { method: "DELETE" });
     if (currentDocumentId() === id) closeDocument();
     $("add-result").replaceChildren(el("p", {}, `Deleted “${name}”.`));
-    await loadDocuments();
+    await Promise.all([loadDocuments(), loadStories()]);
     $("docs-h").setAttribute("tabindex", "-1");
     $("docs-h").focus();
   } catch (e) {
@@ -106,7 +107,7 @@ function showUrlResults(r) {
 }
 
 function submitWith(form, send, show = showIngestResult) {
-  return submitForm(form, send, show, loadDocuments);
+  return submitForm(form, send, show, () => Promise.all([loadDocuments(), loadStories()]));
 }
 
 export function initDocuments() {

@@ -3,6 +3,7 @@
 import { api, apiJson, clearError, showError, submitForm } from "./api.js";
 import { loadDocuments } from "./documents.js";
 import { $, confirmDialog, el, formatTime, plural, safeHref } from "./dom.js";
+import { loadStories } from "./stories.js";
 
 const FEED_STATUS = {
   pending: "not checked yet",
@@ -67,7 +68,7 @@ async function refreshFeed(id, button) {
     const outcome =
       f.status === "error" ? `failed: ${f.last_error}` : `${plural(f.entries_ingested, "article")} so far`;
     $("feed-result").replaceChildren(el("p", {}, `Checked “${f.title || f.url}”: ${outcome}.`));
-    await Promise.all([loadFeeds(), loadDocuments()]);
+    await Promise.all([loadFeeds(), loadDocuments(), loadStories()]);
   } catch (e) {
     showError(e);
     button.disabled = false;

@@ -41,13 +41,20 @@ _DATELINE_RE = re.compile(
     r"(?:\((?:CNN|AP|AFP|Reuters)\)\s*)?(?:--|[\u2013\u2014]|-(?=\s))\s*)"
 )
 
+#: A dateline the sentence splitter cut off the sentence it opens ("LONDON (Reuters)"), and the
+#: dash left at the start of that sentence ("- The harbour ...").
+_DATELINE_ONLY_RE = re.compile(
+    r"^[A-Z][A-Z.'\u2019-]+(?:[ ,]+[A-Z][A-Za-z.'\u2019-]+){0,4}\s*\((?:CNN|AP|AFP|Reuters)\)$"
+)
+_LEADING_DASH_RE = re.compile(r"^(?:--|[\u2013\u2014]|-)\s+")
+
 
 def is_furniture(sentence: str) -> bool:
     """Whether a sentence is page furniture (byline, time stamp, caption, video prompt)."""
     text = sentence.strip()
     if not text:
         return True
-    if text.endswith(" .") or _FURNITURE_RE.match(text):
+    if text.endswith(" .") or _FURNITURE_RE.match(text) or _DATELINE_ONLY_RE.match(text):
         return True
     return bool(_CAPTION_RE.search(text))
 
@@ -60,7 +67,7 @@ def story_start(sentence: str) -> int | None:
 
 def dateline_length(sentence: str) -> int:
     """How many characters of a dateline open the sentence ("(CNN)" -> 5), 0 if none."""
-    m = _DATELINE_RE.match(sentence)
+    m = _DATELINE_RE.match(sentence) or _LEADING_DASH_RE.match(sentence)
     if not m or m.end() >= len(sentence):
         return 0
     rest = sentence[m.end() :]

@@ -53,9 +53,16 @@ _FILLER = {
     "insists", "insisted", "think", "thinks", "believe", "believes",
 }  # fmt: skip
 
+#: Capitalised words that name no one and nothing of a story's own ("... on Sunday").
+CALENDAR_NAMES = frozenset({
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january",
+    "february", "march", "april", "may", "june", "july", "august", "september", "october",
+    "november", "december", "today", "yesterday",
+})  # fmt: skip
+
 # Function words: bm25s' extended English list, plus nine it lacks. (Its extra entries, the
 # contractions "don't", "it's"..., never match: a word's 't/'s ending is cut before the lookup.)
-_STOPWORDS = frozenset(STOPWORDS_EN_PLUS) | frozenset(
+STOPWORDS = frozenset(STOPWORDS_EN_PLUS) | frozenset(
     ["also", "among", "onto", "per", "upon", "via", "whether", "whose", "within"]
 )
 
@@ -122,7 +129,7 @@ class Terms:
         content = {
             st
             for w, st in zip(words, stems, strict=True)
-            if w not in _STOPWORDS and w not in _FILLER and not w.isdigit() and len(w) > 1
+            if w not in STOPWORDS and w not in _FILLER and not w.isdigit() and len(w) > 1
         }
         numbers = numbers_in(text)
         names: set[str] = set()
@@ -130,9 +137,9 @@ class Terms:
             for i, m in enumerate(_NAME_RE.finditer(sentence)):
                 word = _POSSESSIVE_RE.sub("", m.group().rstrip(".").lower())
                 first = i == 0 and m.start() == len(sentence) - len(sentence.lstrip())
-                if first and word in _STOPWORDS:
+                if first and word in STOPWORDS:
                     continue  # "The", "However" opening a sentence
-                if word not in _STOPWORDS and word not in _FILLER and not word.isdigit():
+                if word not in STOPWORDS and word not in _FILLER and not word.isdigit():
                     names.add(word)
         vocabulary = frozenset(words) | frozenset(stems)
         return cls(frozenset(content), frozenset(numbers), frozenset(names), vocabulary)

@@ -33,10 +33,11 @@ BENCHES = {
     "load_test": ["-m", "scripts.bench.load_test", "--seconds", "60"],
     "bench_scale": ["-m", "scripts.bench.scale"],
     "bench_feeds": ["-m", "scripts.bench.feeds"],
+    "bench_stories": ["-m", "scripts.bench.stories"],
 }
 NEEDS_EVAL = {
     "bench_ingest", "bench_ingest_onnx", "bench_embed", "bench_ask", "bench_summarize",
-    "bench_feeds",
+    "bench_feeds", "bench_stories",
 }  # fmt: skip
 
 
@@ -233,6 +234,45 @@ def summary_rows() -> list[list[Any]]:
                 f"unchanged {feeds.get('urls_per_s_unchanged')}",
                 "-",
                 f"extraction {feeds.get('extract_share', 0):.1%} of the time",
+                "-",
+            ]
+        )
+    stories = load("bench_stories")
+    scale = g(stories, "scale") or {}
+    if scale:
+        new = scale["new"]
+        rows.append(
+            [
+                f"story filing p50/p95 ms @ {scale['stored_articles']:,} articles (synthetic)",
+                f"{new['filing_p50_ms']}/{new['filing_p95_ms']}",
+                f"{new['candidates_p50']} candidate stories",
+                None,
+                "-",
+                "-",
+            ]
+        )
+    ingest = g(stories, "throughput") or {}
+    if ingest:
+        rows.append(
+            [
+                "ingest chunks/s, stories on vs off",
+                ingest["on_chunks_per_s"],
+                f"off {ingest['off_chunks_per_s']}",
+                ingest["ratio_on_off"],
+                f">= 0.9 (filing {ingest['filing_share']:.1%} of the time)",
+                check(ingest["meets_target"]),
+            ]
+        )
+    configured = g(stories, "quality", "configured") or {}
+    if configured:
+        a = configured["all"]
+        rows.append(
+            [
+                "story grouping B-cubed P/R/F1 (labelled news set)",
+                f"{a['precision']}/{a['recall']}/{a['f1']}",
+                f"split {a['split']}, merged {a['merged']}",
+                None,
+                "-",
                 "-",
             ]
         )

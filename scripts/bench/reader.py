@@ -36,6 +36,7 @@ import numpy as np
 from qa_service.answer.options import AskOptions
 from qa_service.config import Settings
 from qa_service.models.loading import load_models
+from qa_service.models.onnx import make_session
 from qa_service.models.reader import ReadRequest, TransformersReader, length_buckets, pad_batch
 from qa_service.schemas import DocumentIn
 from qa_service.service import QAService
@@ -74,18 +75,6 @@ def record_inputs(data: Path, n: int, seed: int) -> list[ReadRequest]:
     finally:
         service.close()
     return seen
-
-
-def session(path: Path, threads: int, spin: bool = True) -> Any:
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    if not spin:
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
 
 
 def feed(pairs: Pairs) -> dict[str, np.ndarray]:
@@ -178,7 +167,7 @@ def main() -> None:
         paths = {"fp32": fp32, "int8": int8}
         for label, model, threads, spin, shape, group in variants:
             path = paths.get(str(model), Path(model))
-            sess = session(path, threads, spin)
+            sess = make_session(path, threads, spinning=spin)
             time_requests(sess, requests[:8], shape, group, 1)  # warm-up
             res = time_requests(sess, requests, shape, group, args.repeats)
             results[label] = res

@@ -358,3 +358,119 @@ def test_follow_check_and_remove_a_feed(
     expect(page.locator("#feed-list li")).to_have_count(0)
     expect(page.locator("#feeds-count")).to_have_text("No feeds followed yet.")
     expect(page.locator("#doc-list li")).to_have_count(3)
+
+
+# --- stories: two days of one earthquake and an unrelated article --------------------------
+QUAKE_TITLE = "Earthquake strikes central Turkey"
+QUAKE_DAY1 = "killing at least 45 people"
+QUAKE_DAY2 = "The death toll from the earthquake in central Turkey near Malatya rose to 60"
+STORY_ARTICLES = [
+    {"id": "quake-1", "title": QUAKE_TITLE, "source": "Ankara Herald",
+     "url": "https://herald.example/quake", "published_at": "2024-03-04T08:00:00Z",
+     "text": f"A magnitude 7.1 earthquake struck central Turkey near Malatya on Monday, "
+             f"{QUAKE_DAY1}. Rescue teams searched collapsed buildings through the night. The "
+             "quake was felt as far away as Syria and Iraq, the Kandilli observatory said."},
+    {"id": "tram", "title": "Lisbon <b>council</b> approves budget for new tram line",
+     "source": "Lisbon Daily", "url": "https://lisbon.example/tram",
+     "published_at": "2024-03-04T10:00:00Z",
+     "text": "Lisbon city council approved a budget of 180 million euros for a new tram line "
+             "along the river. Construction is due to begin next spring, the mayor said."},
+    {"id": "quake-2", "title": "Turkey quake death toll rises", "source": "Istanbul Post",
+     "url": "https://post.example/quake-toll", "published_at": "2024-03-05T09:00:00Z",
+     "text": f"{QUAKE_DAY2} on Tuesday, officials said. Rescue teams pulled a girl alive from "
+             "the rubble of a collapsed building. The magnitude 7.1 quake struck on Monday, the "
+             "Kandilli observatory said."},
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def stories_app(tmp_path_factory: pytest.TempPathFactory, models: Models) -> Iterator[str]:
+    settings = make_settings(tmp_path_factory.mktemp("browser-stories") / "data", generator="none")
+    with live_server(create_app(settings, models=Models(embedder=models.embedder))) as url:
+        for article in STORY_ARTICLES:  # one at a time, as they would arrive
+            r = httpx.post(f"{url}/documents", json={"documents": [article]}, timeout=120)
+            assert r.status_code == 200, r.text
+        yield url
+
+
+def test_stories_timeline_and_digest(
+    new_page: Callable[..., Any], stories_app: str, tmp_path: Path
+) -> None:
+    page = new_page(timezone_id="UTC", locale="en-US")
+    page.goto(stories_app)
+    expect(page.locator("#stories-count")).to_have_text("2 stories")
+
+    # Keyboard only: Tab reaches the Stories link of the menu, Enter opens the view.
+    for _ in range(10):
+        if page.evaluate("document.activeElement && document.activeElement.id") == "nav-stories":
+            break
+        page.keyboard.press("Tab")
+    expect(page.locator("#nav-stories")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#stories-h")).to_be_focused()
+    stories = page.locator("#story-list > li")
+    expect(stories).to_have_count(2)
+    expect(page.locator("#story-list button.link", has_text="<b>council</b>")).to_have_count(1)
+    assert page.locator("#story-list b").count() == 0  # titles are text, not markup
+    quake = stories.filter(has_text=QUAKE_TITLE)
+    expect(quake.locator(".meta")).to_have_text(
+        "Ankara Herald, Istanbul Post · 3/4/2024 \u2013 3/5/2024 · 2 articles"
+    )
+    expect(quake.locator(".passages")).to_contain_text(QUAKE_DAY1)  # the cited summary
+    expect(quake.locator(".passages")).to_contain_text(QUAKE_DAY2)
+
+    # Open the quake story: its timeline in date order, day 2's development after day 1's.
+    quake.get_by_role("button", name=QUAKE_TITLE).focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#story-title")).to_be_focused()
+    expect(page.locator("#story-title")).to_have_text(QUAKE_TITLE)
+    expect(page.locator("#story-list-box")).to_be_hidden()
+    events = page.locator("#story-timeline > li")
+    expect(events.last).to_contain_text("Istanbul Post")
+    quotes = events.locator(".quote").all_inner_texts()
+    assert QUAKE_DAY1 in quotes[0], quotes
+    assert any(QUAKE_DAY2 in q for q in quotes[1:]), quotes
+    times = events.locator("time").evaluate_all("ts => ts.map(t => t.dateTime)")
+    assert times == sorted(times) and times[0] < times[-1], times
+    day2 = events.filter(has_text=QUAKE_DAY2)
+    expect(day2.locator(".passage-title")).to_have_text("Mar 5, 2024, 9:00 AM · Istanbul Post")
+
+    # Every article is listed with its outlet and a link that opens in a new tab.
+    articles = page.locator("#story-articles > li")
+    expect(articles).to_have_count(2)
+    expect(articles.first).to_contain_text("Ankara Herald")
+    link = articles.nth(1).locator("a")
+    expect(link).to_have_attribute("href", "https://post.example/quake-toll")
+    expect(link).to_have_attribute("target", "_blank")
+    expect(link).to_have_attribute("rel", re.compile(r"\bnoopener\b"))
+
+    # A quote opens its article in the viewer, the quoted span marked.
+    day2.locator("button.passage").click()
+    expect(page.locator("#doc-title")).to_have_text("Turkey quake death toll rises")
+    expect(page.locator("#doc-text mark")).to_have_text(f"{QUAKE_DAY2} on Tuesday, officials said.")
+    _screenshot(page, tmp_path, "desktop-story.png")
+    page.click("#doc-close")
+    page.click("#story-back")
+    expect(page.locator("#story")).to_be_hidden()
+    expect(quake.get_by_role("button", name=QUAKE_TITLE)).to_be_focused()
+
+    # The digest: nothing in the last 24 hours (the articles are from 2024); since day 2, only
+    # the quake story, with only day 2's developments.
+    page.click("#digest-form button[type=submit]")
+    expect(page.locator("#digest-status")).to_contain_text("Nothing new since")
+    page.select_option("#digest-span", "at")
+    page.fill("#digest-at", "2024-03-05T00:00")
+    page.click("#digest-form button[type=submit]")
+    expect(page.locator("#digest-status")).to_have_text(
+        "1 story with news since 3/5/2024, 12:00:00 AM."
+    )
+    digest = page.locator("#digest-list > li")
+    expect(digest).to_have_count(1)
+    expect(digest).to_contain_text(QUAKE_TITLE)
+    expect(digest.locator(".passages")).to_contain_text(QUAKE_DAY2)
+    expect(digest).not_to_contain_text(QUAKE_DAY1)
+    expect(digest.locator(".meta").first).to_have_text("Istanbul Post · 1 new article")
+
+    page.set_viewport_size({"width": 375, "height": 800})
+    _no_horizontal_scroll(page, 375)
+    _screenshot(page, tmp_path, "phone-stories.png")

@@ -69,11 +69,6 @@ def test_headlines_short_lines_bylines_and_injected_text_are_never_summary_sente
     assert summary.sentences[0].citations[0].start == ARTICLE.index(FERRY)  # "(Reuters)" trimmed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="syntok splits 'LONDON (Reuters) - The ...' after the agency's bracket, so the "
-    "dateline is never trimmed and the summary sentence is quoted from the dash",
-)
 def test_a_city_and_agency_dateline_is_trimmed_from_the_summary_sentence():
     text = f"LONDON (Reuters) - {FERRY}"
     summary = summarize([source(text)], max_sentences=1)

@@ -131,5 +131,5 @@ def test_documents_from_before_the_index_are_backfilled(service: QAService) -> N
     service.wire.forget("times")
     service.wire.forget("wire")
     assert service.wire.missing(["times", "wire"]) == ["times", "wire"]
-    service.news.backfill_wire()
+    service.news.backfill()
     assert service.wire.links(["wire"])["wire"].linked_to == "times"
