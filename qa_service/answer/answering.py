@@ -290,13 +290,6 @@ class Answerer:
         # but beside-the-point sentence into its answer
         return [e for e in top if e.score >= self.threshold] or top[:1]
 
-    def _prompt(
-        self, question: str, sources: list[Evidence], style: str | None = None
-    ) -> tuple[str, list[str], int]:
-        """The prompt, its stop sequences and token budget, by the kind of model."""
-        assert self.generator is not None
-        return build_prompt(self.generator, question, sources, style)
-
     def _cite(
         self, question: str, text: str, sources: list[Evidence]
     ) -> tuple[str, list[tuple[int, Evidence]]] | str:
@@ -321,7 +314,7 @@ class Answerer:
         names are in the sources; verify the whole answer at the end."""
         assert self.generator is not None
         sources = self._sources(draft.quotable)
-        prompt, stops, budget = self._prompt(question, sources, style)
+        prompt, stops, budget = build_prompt(self.generator, question, sources, style)
         budget = min(budget, max_new_tokens or budget)
         quotes = [e.quote for e in sources]
         raw = ""

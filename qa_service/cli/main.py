@@ -181,8 +181,11 @@ def ask(
         return
     out.print(response.answer, markup=False, highlight=False)
     for c in response.citations:
+        where = ", ".join(x for x in (c.source, (c.published_at or "")[:10]) if x)
         out.print(
-            f"\n[{c.id}] {c.title or c.doc_id} ({c.doc_id}, chars {c.start}-{c.end})", markup=False
+            f"\n[{c.id}] {c.title or c.doc_id} ({c.doc_id}, chars {c.start}-{c.end})"
+            + (f" {where}" if where else ""),
+            markup=False,
         )
         out.print(f'    "{c.quote}"', markup=False, highlight=False)
     if response.fallback_reason:

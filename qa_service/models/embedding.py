@@ -33,7 +33,8 @@ class Embedder(Protocol):
     max_tokens: int
 
     def embed(self, texts: Sequence[str]) -> Vectors:
-        """Embed a batch; returns an array of shape ``(len(texts), dim)``."""
+        """Embed a batch; returns an array of shape ``(len(texts), dim)`` (``(0, dim)`` for no
+        texts). Thread-safe. Text past ``max_tokens`` is truncated, never an error."""
         ...
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:

@@ -83,8 +83,9 @@ class Reader(Protocol):
     def read(
         self, question: str, sentences: Sequence[str], contexts: Sequence[str] | None = None
     ) -> list[Reading]:
-        """One ``Reading`` per sentence, in order. ``contexts`` (one per sentence, from
-        ``reader_context``) are read by models trained with them and ignored by others."""
+        """One ``Reading`` per sentence, in order (none for no sentences). ``contexts`` (one per
+        sentence, from ``reader_context``) are read by models trained with them and ignored by
+        others. Thread-safe; long input is truncated, never an error."""
         ...
 
 

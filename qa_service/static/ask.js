@@ -1,7 +1,7 @@
 // Asking: the question form, the streamed answer, and its citations or closest passages.
 
 import { api, ApiError, clearError, describeProblem, showError } from "./api.js";
-import { $, el } from "./dom.js";
+import { $, el, formatDate } from "./dom.js";
 import { readEvents } from "./sse.js";
 import { openDocument } from "./viewer.js";
 
@@ -41,6 +41,10 @@ function passageItem(p, label) {
       onclick: () => openDocument(p.doc_id, [p]),
     },
       el("span", { class: "passage-title" }, label ? `${label} ` : "", p.title || p.doc_id),
+      p.source || p.published_at
+        ? el("span", { class: "passage-meta" },
+            [p.source, p.published_at && formatDate(p.published_at)].filter(Boolean).join(" · "))
+        : null,
       el("span", { class: "quote" }, `“${p.quote}”`),
     ),
   );

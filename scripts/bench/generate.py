@@ -50,6 +50,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from qa_service.answer.evidence import Question
+    from qa_service.answer.prompts import build_prompt
     from qa_service.config import Settings
     from qa_service.models.cpu import cpu_has_bf16
     from qa_service.models.generation import TransformersGenerator
@@ -95,7 +96,7 @@ def main() -> None:
         load_s = time.perf_counter() - t0
         service.answerer.generator = gen
         a = service.answerer
-        prompts = [a._prompt(q, a._sources(evidence[q]))[0] for q in questions]
+        prompts = [build_prompt(gen, q, a._sources(evidence[q]))[0] for q in questions]
         stats = {"load_s": round(load_s, 2), **measure(gen, prompts, args.tokens, args.runs)}
         results[name] = stats
         rows.append([name, stats["load_s"], stats["ttft_s"], stats["tok_per_s"], stats["total_s"]])
