@@ -56,7 +56,7 @@ browser: ## Install Debian's Chromium for the browser test (skipped where that i
 test: install-dev models browser ## Run the whole test suite (real models, real browser)
 	$(BIN)/pytest
 
-test-fast: install-dev models ## Unit tests only (under a minute on 2 cores)
+test-fast: install-dev models ## Unit tests only (about a minute on 2 cores)
 	$(BIN)/pytest tests/unit -q
 
 lint: install-dev ## ruff (lint + format check), mypy --strict, hadolint, import layers (lint-imports)
