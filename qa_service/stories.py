@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from .answer.lru import LRUCache
 from .answer.timeline import Development, StoryArticle, timeline
 from .errors import InvalidInput, StoryNotFound
-from .ingest.stories import Story, StoryBook
+from .ingest.stories import Copy, Story, StoryBook
 from .schemas import (
     DigestRequest,
     DigestResponse,
@@ -80,10 +80,10 @@ class StoryDesk:
             limit=limit,
             offset=offset,
         )
-        docs = self._documents(stories)
+        docs, copies = self._documents(stories)
         next_offset = offset + len(stories) if offset + len(stories) < total else None
         return StoryList(
-            stories=[self._info(s, docs) for s in stories],
+            stories=[self._info(s, docs, copies) for s in stories],
             total=total,
             limit=limit,
             offset=offset,
@@ -94,8 +94,8 @@ class StoryDesk:
         story = self.book.story(story_id)
         if story is None:
             raise StoryNotFound(story_id)
-        docs = self._documents([story])
-        info = self._info(story, docs)
+        docs, copies = self._documents([story])
+        info = self._info(story, docs, copies)
         events = self._timeline(story, docs)
         return StoryDetail(
             **info.model_dump(), timeline=[_sentence(d, docs[d.doc_id]) for d in events]
@@ -108,7 +108,7 @@ class StoryDesk:
         stories, _ = self.book.stories(
             since=since, sources=req.sources, feeds=req.feeds, limit=req.max_stories
         )
-        docs = self._documents(stories)
+        docs, copies = self._documents(stories)
         out = []
         for story in stories:
             fresh = [
@@ -122,7 +122,7 @@ class StoryDesk:
                 continue  # gained only a copy from another source or feed
             fresh_ids = {m.doc_id for m in fresh}
             new = [d for d in self._timeline(story, docs) if d.doc_id in fresh_ids]
-            articles = [a for a in self._articles(story, docs) if a.doc_id in fresh_ids]
+            articles = [a for a in self._articles(story, docs, copies) if a.doc_id in fresh_ids]
             out.append(
                 DigestStory(
                     id=story.id,
@@ -135,14 +135,20 @@ class StoryDesk:
         return DigestResponse(since=since, stories=out)
 
     # --- building -----------------------------------------------------------------------------
-    def _documents(self, stories: Sequence[Story]) -> dict[str, StoredDocument]:
-        docs = self.store.get_documents([m.doc_id for s in stories for m in s.members])
+    def _documents(
+        self, stories: Sequence[Story]
+    ) -> tuple[dict[str, StoredDocument], dict[str, list[Copy]]]:
+        """The stored documents of the stories' members and their unstored copies, read once
+        for all the stories shown."""
+        ids = [m.doc_id for s in stories for m in s.members]
+        docs = self.store.get_documents(ids)
         for s in stories:  # a document deleted by another process meanwhile
             s.members = [m for m in s.members if m.doc_id in docs]
-        return docs
+        return docs, self.book.copies(ids)
 
-    def _articles(self, story: Story, docs: dict[str, StoredDocument]) -> list[StoryArticleOut]:
-        copies = self.book.copies([m.doc_id for m in story.members])
+    def _articles(
+        self, story: Story, docs: dict[str, StoredDocument], copies: dict[str, list[Copy]]
+    ) -> list[StoryArticleOut]:
         out = []
         for m in story.members:
             doc = docs[m.doc_id]
@@ -179,10 +185,12 @@ class StoryDesk:
             self._cache.put(key, cached)
         return cached
 
-    def _info(self, story: Story, docs: dict[str, StoredDocument]) -> StoryInfo:
+    def _info(
+        self, story: Story, docs: dict[str, StoredDocument], copies: dict[str, list[Copy]]
+    ) -> StoryInfo:
         events = self._timeline(story, docs)
         summary = _summary(events)
-        articles = self._articles(story, docs)
+        articles = self._articles(story, docs, copies)
         return StoryInfo(
             id=story.id,
             title=story.title,

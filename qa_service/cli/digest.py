@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import TYPE_CHECKING
+
+from ..text.recency import day_text, parse_time
 
 if TYPE_CHECKING:
     from ..schemas import DigestResponse, StorySentence
@@ -18,10 +19,8 @@ def _text(value: str) -> str:
 
 
 def _day(iso: str | None) -> str:
-    if not iso:
-        return "undated"
-    when = datetime.fromisoformat(iso)
-    return f"{when.day} {when:%B %Y}"
+    when = parse_time(iso)
+    return day_text(when) if when is not None else "undated"
 
 
 def _cite(s: StorySentence) -> str:
